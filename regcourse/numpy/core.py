@@ -1,0 +1,291 @@
+"""The building blocks: Parameter, Module, Linear, activations, Sequential.
+
+A tiny ``torch.nn`` in NumPy. Every layer has
+
+- ``forward(x)`` (also ``layer(x)``), which keeps what ``backward`` needs;
+- ``backward(dout) -> dx``, which returns d loss / d input and *adds*
+  d loss / d parameter into each parameter's ``.grad`` (as PyTorch accumulates);
+- ``parameters()``, ``named_parameters()``, ``state_dict()``, ``load_state_dict()``,
+  ``zero_grad()``, ``train()`` and ``eval()``.
+
+Everything computes in float64, so gradient checks are precise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from regcourse._checks import positive_int
+from regcourse.numpy.random import generator
+
+DTYPE = np.float64
+
+
+class Parameter:
+    """A learnable array: ``.data`` and its gradient ``.grad`` (same shape)."""
+
+    def __init__(self, data):
+        self.data = np.array(data, dtype=DTYPE)
+        self.grad = np.zeros_like(self.data)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def zero_grad(self):
+        self.grad[...] = 0.0
+
+    def __repr__(self):
+        return f"Parameter(shape={self.data.shape})"
+
+
+class Module:
+    """Base class. Parameters and sub-modules are found from the attributes.
+
+    Subclasses may list array attributes that are state but not learnable
+    (e.g. batch norm's running mean) in ``_buffer_names``; they are saved in
+    ``state_dict`` like PyTorch's buffers.
+    """
+
+    _buffer_names: tuple[str, ...] = ()
+    training: bool = True
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    # --- walking the tree of modules -------------------------------------
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = ""):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(prefix + name + ".")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = ""):
+        for name in self._buffer_names:
+            value = getattr(self, name)
+            if value is not None:
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def modules(self):
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    # --- modes and gradients -----------------------------------------------
+    def train(self, mode: bool = True):
+        """Switch this module and every sub-module to training mode; returns self."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Switch to evaluation mode (``train(False)``); returns self."""
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    # --- saving and loading, with torch.nn's names -------------------------
+    def state_dict(self) -> dict:
+        """Copies of all parameters and buffers, named as torch.nn names them."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update({name: np.array(b, copy=True) for name, b in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state: dict):
+        """Copy arrays (NumPy arrays or torch tensors) into this module, in place."""
+        own = dict(self.named_parameters())
+        buffers = dict(self.named_buffers())
+        expected = set(own) | set(buffers)
+        missing, unexpected = expected - set(state), set(state) - expected
+        if missing or unexpected:
+            raise ValueError(
+                f"state_dict keys do not match: missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+            )
+        for name, value in state.items():
+            array = _to_numpy(value)
+            target = own[name].data if name in own else buffers[name]
+            if array.shape != np.shape(target):
+                raise ValueError(f"shape mismatch for {name!r}: model has {np.shape(target)}, state has {array.shape}")
+            target[...] = array
+        return self
+
+
+def _to_numpy(value) -> np.ndarray:
+    """A NumPy array from an array or a torch tensor (on any device)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _require_forward(cache, layer: Module):
+    if cache is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward called before forward: run forward(x) first")
+
+
+class Linear(Module):
+    """y = x W^T + b, with ``weight`` W of shape (out, in) and ``bias`` b of shape (out,).
+
+    Initialized as ``torch.nn.Linear``: W and b uniform in [-1/sqrt(in), 1/sqrt(in)].
+    Backward, for upstream gradient G = dL/dy of shape (N, out):
+    dL/dW = G^T x,  dL/db = sum_n G_n,  dL/dx = G W.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        self.in_features = positive_int("in_features", in_features)
+        self.out_features = positive_int("out_features", out_features)
+        bound = 1.0 / np.sqrt(self.in_features)
+        rng = generator()
+        self.weight = Parameter(rng.uniform(-bound, bound, size=(self.out_features, self.in_features)))
+        self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_features)) if bias else None
+        self._x = None
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=DTYPE)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}) expects input of shape "
+                f"(batch, {self.in_features}), got {x.shape}"
+            )
+        self._x = x
+        out = x @ self.weight.data.T
+        if self.bias is not None:
+            out = out + self.bias.data
+        return out
+
+    def backward(self, dout):
+        _require_forward(self._x, self)
+        self.weight.grad += dout.T @ self._x
+        if self.bias is not None:
+            self.bias.grad += dout.sum(axis=0)
+        return dout @ self.weight.data
+
+    def __repr__(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+
+
+class ReLU(Module):
+    """relu(x) = max(x, 0); its gradient passes where x > 0."""
+
+    def __init__(self):
+        self._mask = None
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=DTYPE)
+        self._mask = x > 0
+        return np.where(self._mask, x, 0.0)
+
+    def backward(self, dout):
+        _require_forward(self._mask, self)
+        return dout * self._mask
+
+    def __repr__(self):
+        return "ReLU()"
+
+
+class Tanh(Module):
+    """tanh(x); d tanh / dx = 1 - tanh(x)^2."""
+
+    def __init__(self):
+        self._y = None
+
+    def forward(self, x):
+        self._y = np.tanh(np.asarray(x, dtype=DTYPE))
+        return self._y
+
+    def backward(self, dout):
+        _require_forward(self._y, self)
+        return dout * (1.0 - self._y**2)
+
+    def __repr__(self):
+        return "Tanh()"
+
+
+class Flatten(Module):
+    """Flattens every dimension after the batch one: (N, ...) -> (N, -1)."""
+
+    def __init__(self):
+        self._shape = None
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=DTYPE)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        _require_forward(self._shape, self)
+        return dout.reshape(self._shape)
+
+    def __repr__(self):
+        return "Flatten()"
+
+
+class Sequential(Module):
+    """Layers applied in order; backward runs them in reverse.
+
+    Indexable (``model[0]``), with the layers in ``.layers``; parameters are
+    named ``"0.weight"``, ``"0.bias"``, ... exactly as in ``torch.nn.Sequential``.
+    """
+
+    def __init__(self, *layers: Module):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise ValueError(f"Sequential takes Module instances; argument {i} is {type(layer).__name__}")
+        self.layers = list(layers)
+
+    def named_children(self):
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
+
+
+def mlp(sizes, activation=ReLU) -> Sequential:
+    """A multilayer perceptron: Linear layers of the given sizes with ``activation`` between.
+
+    ``mlp([64, 128, 10])`` is ``Sequential(Linear(64, 128), ReLU(), Linear(128, 10))``.
+    """
+    if len(sizes) < 2:
+        raise ValueError(f"mlp needs at least an input and an output size, got {list(sizes)}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return Sequential(*layers)

@@ -1,0 +1,92 @@
+"""Losses with the mean reduction of ``torch.nn``: ``loss = fn(pred, target)``,
+then ``fn.backward()`` returns d loss / d pred."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from regcourse._checks import in_unit_interval
+from regcourse.numpy.core import DTYPE, Module
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """log softmax along the last axis, computed stably (subtract the row maximum)."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+class CrossEntropyLoss(Module):
+    """Softmax cross-entropy on logits, averaged over the batch.
+
+    With p = softmax(z) and target distribution q (one-hot, or with label
+    smoothing eps: q = (1 - eps) onehot + eps / C),
+
+        loss = -(1/N) sum_n sum_c q_nc log p_nc,     d loss / d z = (p - q) / N.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = in_unit_interval("label_smoothing", label_smoothing)
+        self._cache = None
+
+    def forward(self, logits, target):
+        logits = np.asarray(logits, dtype=DTYPE)
+        target = np.asarray(target)
+        if logits.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss expects logits of shape (batch, classes), got {logits.shape}")
+        n, n_classes = logits.shape
+        if target.shape != (n,):
+            raise ValueError(f"target must have shape ({n},) to match logits {logits.shape}, got {target.shape}")
+        if not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
+        if n and (target.min() < 0 or target.max() >= n_classes):
+            raise ValueError(f"target classes must lie in [0, {n_classes - 1}], got range [{target.min()}, {target.max()}]")
+        if n == 0:
+            raise ValueError("CrossEntropyLoss got an empty batch")
+        log_p = log_softmax(logits)
+        q = np.full_like(log_p, self.label_smoothing / n_classes)
+        q[np.arange(n), target] += 1.0 - self.label_smoothing
+        self._cache = (np.exp(log_p), q)
+        return float(-(q * log_p).sum() / n)
+
+    def __call__(self, logits, target):
+        return self.forward(logits, target)
+
+    def backward(self, dout: float = 1.0):
+        if self._cache is None:
+            raise RuntimeError("CrossEntropyLoss.backward called before forward: compute the loss first")
+        p, q = self._cache
+        return dout * (p - q) / p.shape[0]
+
+    def __repr__(self):
+        return f"CrossEntropyLoss(label_smoothing={self.label_smoothing})"
+
+
+class MSELoss(Module):
+    """Mean squared error: loss = mean((pred - target)^2); d loss / d pred = 2 (pred - target) / numel."""
+
+    def __init__(self):
+        self._diff = None
+
+    def forward(self, pred, target):
+        pred = np.asarray(pred, dtype=DTYPE)
+        target = np.asarray(target, dtype=DTYPE)
+        if pred.shape != target.shape:
+            raise ValueError(
+                f"MSELoss needs pred and target of the same shape, got {pred.shape} and {target.shape} "
+                "(reshape the target, e.g. y.reshape(-1, 1))"
+            )
+        if pred.size == 0:
+            raise ValueError("MSELoss got an empty batch")
+        self._diff = pred - target
+        return float(np.mean(self._diff**2))
+
+    def __call__(self, pred, target):
+        return self.forward(pred, target)
+
+    def backward(self, dout: float = 1.0):
+        if self._diff is None:
+            raise RuntimeError("MSELoss.backward called before forward: compute the loss first")
+        return dout * 2.0 * self._diff / self._diff.size
+
+    def __repr__(self):
+        return "MSELoss()"

@@ -1,0 +1,19 @@
+"""The PyTorch counterparts of ``regcourse.numpy``: same names, same arguments, any device.
+
+Each layer is written from tensor operations; ``torch.nn``'s built-ins are the
+oracles the tests compare against. Tensors are always created like their
+inputs, so models run on the CPU, on CUDA, or on the ``meta`` device.
+"""
+
+from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, mlp
+from regcourse.torch.device import default_device
+from regcourse.torch.losses import CrossEntropyLoss, MSELoss
+from regcourse.torch.optim import SGD
+from regcourse.torch.train import evaluate, fit, predict
+from regcourse.training import EarlyStopping
+
+__all__ = [
+    "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
+    "CrossEntropyLoss", "MSELoss", "SGD", "fit", "predict", "evaluate",
+    "EarlyStopping", "default_device",
+]

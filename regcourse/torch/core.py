@@ -1,0 +1,83 @@
+"""The building blocks, as ``torch.nn.Module``s written from tensor operations.
+
+Same names and arguments as ``regcourse.numpy.core``; autograd computes the
+backward pass. ``torch.nn.Linear`` and friends are the test oracles, not the
+implementation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from regcourse._checks import positive_int
+
+
+class Linear(nn.Module):
+    """y = x W^T + b, ``weight`` (out, in), ``bias`` (out,); initialized as ``torch.nn.Linear``."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.in_features = positive_int("in_features", in_features)
+        self.out_features = positive_int("out_features", out_features)
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device, dtype=dtype).uniform_(-bound, bound))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype).uniform_(-bound, bound))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features}, {self.out_features}) expects input of shape "
+                f"(batch, {self.in_features}), got {tuple(x.shape)}"
+            )
+        out = x @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class ReLU(nn.Module):
+    """relu(x) = max(x, 0)."""
+
+    def forward(self, x):
+        return torch.where(x > 0, x, torch.zeros_like(x))
+
+
+class Tanh(nn.Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return torch.tanh(x)
+
+
+class Flatten(nn.Module):
+    """(N, ...) -> (N, -1)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1)
+
+
+class Sequential(nn.Sequential):
+    """``torch.nn.Sequential`` with a ``.layers`` list, as on the NumPy side."""
+
+    @property
+    def layers(self):
+        return list(self)
+
+
+def mlp(sizes, activation=ReLU, device=None, dtype=None) -> Sequential:
+    """Linear layers of the given sizes with ``activation`` between (as ``regcourse.numpy.mlp``)."""
+    if len(sizes) < 2:
+        raise ValueError(f"mlp needs at least an input and an output size, got {list(sizes)}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, device=device, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return Sequential(*layers)

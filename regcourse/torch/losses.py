@@ -1,0 +1,53 @@
+"""Losses from tensor operations, mean reduction, as ``torch.nn``'s."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from regcourse._checks import in_unit_interval
+
+
+def log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """log softmax along the last dimension, computed stably."""
+    shifted = logits - logits.max(dim=-1, keepdim=True).values.detach()
+    return shifted - torch.log(torch.exp(shifted).sum(dim=-1, keepdim=True))
+
+
+class CrossEntropyLoss(nn.Module):
+    """Softmax cross-entropy on logits: -(1/N) sum_n sum_c q_nc log p_nc,
+    q = (1 - eps) onehot + eps / C with ``label_smoothing`` eps."""
+
+    def __init__(self, label_smoothing: float = 0.0):
+        super().__init__()
+        self.label_smoothing = in_unit_interval("label_smoothing", label_smoothing)
+
+    def forward(self, logits, target):
+        if logits.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss expects logits of shape (batch, classes), got {tuple(logits.shape)}")
+        n, n_classes = logits.shape
+        if tuple(target.shape) != (n,):
+            raise ValueError(f"target must have shape ({n},) to match logits {tuple(logits.shape)}, got {tuple(target.shape)}")
+        if n == 0:
+            raise ValueError("CrossEntropyLoss got an empty batch")
+        log_p = log_softmax(logits)
+        onehot = torch.zeros_like(log_p).scatter_(1, target.long().unsqueeze(1), 1.0)
+        q = (1.0 - self.label_smoothing) * onehot + self.label_smoothing / n_classes
+        return -(q * log_p).sum() / n
+
+    def extra_repr(self):
+        return f"label_smoothing={self.label_smoothing}"
+
+
+class MSELoss(nn.Module):
+    """mean((pred - target)^2)."""
+
+    def forward(self, pred, target):
+        if pred.shape != target.shape:
+            raise ValueError(
+                f"MSELoss needs pred and target of the same shape, got {tuple(pred.shape)} and {tuple(target.shape)} "
+                "(reshape the target, e.g. y.reshape(-1, 1))"
+            )
+        if pred.numel() == 0:
+            raise ValueError("MSELoss got an empty batch")
+        return ((pred - target) ** 2).mean()
