@@ -1,0 +1,191 @@
+"""The NumPy reference: gradient checks for every layer and loss, optimizers, modes, errors."""
+
+import numpy as np
+import pytest
+
+import regcourse.numpy as rnp
+
+TOL = 1e-6  # relative error of a correct float64 backward against central differences
+
+
+@pytest.mark.parametrize(
+    "make_layer, shape",
+    [
+        (lambda: rnp.Linear(5, 3), (4, 5)),
+        (lambda: rnp.Linear(5, 3, bias=False), (4, 5)),
+        (lambda: rnp.ReLU(), (4, 6)),
+        (lambda: rnp.Tanh(), (4, 6)),
+        (lambda: rnp.Flatten(), (3, 2, 4)),
+        (lambda: rnp.mlp([5, 8, 8, 3]), (6, 5)),
+        (lambda: rnp.mlp([5, 8, 3], activation=rnp.Tanh), (6, 5)),
+    ],
+    ids=["linear", "linear-nobias", "relu", "tanh", "flatten", "mlp-relu", "mlp-tanh"],
+)
+def test_layer_gradients_match_central_differences(make_layer, shape, rng):
+    rnp.manual_seed(0)
+    layer = make_layer()
+    x = rng.standard_normal(shape)
+    x[np.abs(x) < 1e-3] = 0.1  # keep away from relu's kink, where the derivative is undefined
+    errors = rnp.check_module_gradients(layer, x)
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_cross_entropy_gradient(smoothing, rng):
+    logits = rng.standard_normal((7, 4)) * 3
+    target = rng.integers(0, 4, size=7)
+    assert rnp.check_loss_gradient(rnp.CrossEntropyLoss(smoothing), logits, target) < TOL
+
+
+def test_mse_gradient(rng):
+    pred, target = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    assert rnp.check_loss_gradient(rnp.MSELoss(), pred, target) < TOL
+
+
+def test_gradient_check_detects_a_wrong_backward(rng):
+    """The checker must fail a broken layer, or the tests above prove nothing."""
+
+    class WrongTanh(rnp.Tanh):
+        def backward(self, dout):
+            return dout * (1.0 - self._y)  # forgot the square
+
+    assert rnp.check_module_gradients(WrongTanh(), rng.standard_normal((3, 4)))["input"] > 1e-2
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    loss = rnp.CrossEntropyLoss()
+    value = loss(np.array([[1000.0, 0.0], [0.0, 1000.0]]), np.array([0, 0]))
+    assert np.isfinite(value) and value == pytest.approx(500.0)
+    assert np.all(np.isfinite(loss.backward()))
+
+
+def test_backward_accumulates_into_grad(rng):
+    layer = rnp.Linear(3, 2)
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    layer(x)
+    layer.backward(g)
+    once = layer.weight.grad.copy()
+    layer.backward(g)
+    np.testing.assert_allclose(layer.weight.grad, 2 * once)
+    layer.zero_grad()
+    assert not layer.weight.grad.any()
+
+
+def test_parameters_and_state_dict_names_follow_torch():
+    model = rnp.mlp([4, 3, 2])
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert model[0].weight.shape == (3, 4) and model[0].bias.shape == (3,)
+    assert len(model.parameters()) == 4 and len(model) == 3
+
+
+def test_load_state_dict_roundtrip_and_errors():
+    a, b = rnp.mlp([4, 3, 2]), rnp.mlp([4, 3, 2])
+    b.load_state_dict(a.state_dict())
+    x = np.ones((2, 4))
+    np.testing.assert_array_equal(a(x), b(x))
+    with pytest.raises(ValueError, match="missing"):
+        b.load_state_dict({"0.weight": np.zeros((3, 4))})
+    bad = a.state_dict()
+    bad["0.weight"] = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="shape mismatch"):
+        b.load_state_dict(bad)
+
+
+def test_train_and_eval_reach_every_layer():
+    model = rnp.mlp([4, 3, 2])
+    assert model.eval() is model
+    assert not any(layer.training for layer in model.layers)
+    assert model.train() is model
+    assert all(layer.training for layer in model.layers)
+
+
+def test_manual_seed_makes_initialization_repeatable():
+    rnp.manual_seed(3)
+    a = rnp.Linear(5, 4).weight.data
+    rnp.manual_seed(3)
+    np.testing.assert_array_equal(a, rnp.Linear(5, 4).weight.data)
+
+
+def test_linear_initialization_range_matches_torch():
+    rnp.manual_seed(0)
+    w = rnp.Linear(100, 50).weight.data
+    assert np.abs(w).max() <= 0.1 and np.abs(w).max() > 0.09  # U(-1/sqrt(in), 1/sqrt(in))
+
+
+def test_sgd_step_by_hand():
+    p = rnp.Parameter([1.0, -2.0])
+    opt = rnp.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.5)
+    p.grad[...] = [1.0, 1.0]
+    opt.step()  # g = grad + 0.5 w = [1.5, 0]; buffer = g
+    np.testing.assert_allclose(p.data, [0.85, -2.0])
+    p.grad[...] = [1.0, 1.0]
+    opt.step()  # g = [1.425, 0.0]; buffer = 0.9 [1.5, 0] + g = [2.775, 0]
+    np.testing.assert_allclose(p.data, [0.85 - 0.2775, -2.0])
+
+
+# --- bad input gets a clear error -------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [(0, 3), (3, 0), (-1, 2), (2.5, 3), (True, 3)])
+def test_linear_rejects_bad_sizes(args):
+    with pytest.raises(ValueError, match="positive integer"):
+        rnp.Linear(*args)
+
+
+def test_linear_rejects_wrong_input_shape():
+    with pytest.raises(ValueError, match=r"expects input of shape \(batch, 4\)"):
+        rnp.Linear(4, 2)(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="expects input"):
+        rnp.Linear(4, 2)(np.ones(4))
+
+
+@pytest.mark.parametrize("layer", [rnp.Linear(2, 2), rnp.ReLU(), rnp.Tanh(), rnp.Flatten(), rnp.mlp([2, 2, 2])])
+def test_backward_before_forward_raises(layer):
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.backward(np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("loss", [rnp.CrossEntropyLoss(), rnp.MSELoss()])
+def test_loss_backward_before_forward_raises(loss):
+    with pytest.raises(RuntimeError, match="before forward"):
+        loss.backward()
+
+
+def test_cross_entropy_rejects_bad_targets():
+    loss = rnp.CrossEntropyLoss()
+    with pytest.raises(ValueError, match=r"must lie in \[0, 2\]"):
+        loss(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match="integer class indices"):
+        loss(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="shape"):
+        loss(np.zeros((2, 3)), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="empty"):
+        loss(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        rnp.CrossEntropyLoss(label_smoothing=1.5)
+
+
+def test_mse_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        rnp.MSELoss()(np.zeros((4, 1)), np.zeros(4))
+
+
+@pytest.mark.parametrize("kwargs, word", [({"lr": -0.1}, "lr"), ({"lr": 0.1, "momentum": -1}, "momentum"), ({"lr": 0.1, "weight_decay": -1e-3}, "weight_decay")])
+def test_sgd_rejects_negative_hyperparameters(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        rnp.SGD(rnp.Linear(2, 2).parameters(), **kwargs)
+
+
+def test_optimizer_rejects_empty_parameters():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        rnp.SGD([], lr=0.1)
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(ValueError, match="Module instances"):
+        rnp.Sequential(rnp.Linear(2, 2), lambda x: x)
+
+
+def test_mlp_needs_two_sizes():
+    with pytest.raises(ValueError, match="at least"):
+        rnp.mlp([4])

@@ -1,0 +1,205 @@
+"""The torch twins: against torch's built-ins, against the NumPy reference, on any device."""
+
+import numpy as np
+import pytest
+import torch
+
+import regcourse.numpy as rnp
+import regcourse.torch as rt
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def to_torch_state(state):
+    return {k: torch.tensor(v) for k, v in state.items()}
+
+
+def twin_models(sizes=(6, 10, 10, 4), activation=("ReLU",)):
+    rnp.manual_seed(0)
+    np_model = rnp.mlp(list(sizes), activation=getattr(rnp, activation[0]))
+    torch_model = rt.mlp(list(sizes), activation=getattr(rt, activation[0]), dtype=torch.float64)
+    torch_model.load_state_dict(to_torch_state(np_model.state_dict()))
+    return np_model, torch_model
+
+
+# --- twins against torch.nn / torch.optim ------------------------------------------
+
+
+def test_linear_matches_torch_nn_linear():
+    ours = rt.Linear(5, 3, dtype=torch.float64)
+    ref = torch.nn.Linear(5, 3, dtype=torch.float64)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 5, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=1e-14)
+
+
+def test_linear_initialization_equals_torch_nn_linear():
+    """Same seed, same draws: our init is torch.nn.Linear's U(-1/sqrt(in), 1/sqrt(in))."""
+    torch.manual_seed(0)
+    ours = rt.Linear(64, 128)
+    torch.manual_seed(0)
+    ref = torch.nn.Linear(64, 128)
+    torch.testing.assert_close(ours.weight, ref.weight, rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(ours.bias, ref.bias, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_matches_torch(smoothing):
+    logits = torch.randn(8, 5, dtype=torch.float64, requires_grad=True)
+    target = torch.randint(0, 5, (8,))
+    ours = rt.CrossEntropyLoss(smoothing)(logits, target)
+    (g_ours,) = torch.autograd.grad(ours, logits)
+    ref = torch.nn.CrossEntropyLoss(label_smoothing=smoothing)(logits, target)
+    (g_ref,) = torch.autograd.grad(ref, logits)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_numpy_cross_entropy_matches_torch(smoothing):
+    rng = np.random.default_rng(1)
+    logits, target = rng.standard_normal((8, 5)), rng.integers(0, 5, 8)
+    loss = rnp.CrossEntropyLoss(smoothing)
+    value = loss(logits, target)
+    t_logits = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(t_logits, torch.tensor(target), label_smoothing=smoothing)
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), t_logits.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_mse_matches_torch():
+    pred, target = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
+    torch.testing.assert_close(rt.MSELoss()(pred, target), torch.nn.MSELoss()(pred, target))
+    np_loss = rnp.MSELoss()
+    assert np_loss(pred.numpy(), target.numpy()) == pytest.approx(torch.nn.MSELoss()(pred, target).item(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, weight_decay=1e-2), dict(lr=0.05, momentum=0.9, nesterov=True)],
+    ids=["plain", "momentum", "momentum+decay", "nesterov"],
+)
+def test_sgd_trajectories_equal_torch_optim(kwargs):
+    """Ours (NumPy and torch) and torch.optim.SGD, 25 steps on the same gradients."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((3, 4))
+    np_param = rnp.Parameter(w0)
+    t_ours = torch.nn.Parameter(torch.tensor(w0))
+    t_ref = torch.nn.Parameter(torch.tensor(w0))
+    opts = [rnp.SGD([np_param], **kwargs), rt.SGD([t_ours], **kwargs), torch.optim.SGD([t_ref], **kwargs)]
+    for _ in range(25):
+        grad = rng.standard_normal((3, 4))
+        np_param.grad[...] = grad
+        t_ours.grad = torch.tensor(grad)
+        t_ref.grad = torch.tensor(grad)
+        for opt in opts:
+            opt.step()
+    np.testing.assert_allclose(np_param.data, t_ref.detach().numpy(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(t_ours.detach(), t_ref.detach(), rtol=1e-12, atol=1e-14)
+
+
+# --- twins against the NumPy reference ----------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["ReLU", "Tanh"])
+def test_forward_and_gradients_match_numpy_reference(activation):
+    np_model, torch_model = twin_models(activation=(activation,))
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((7, 6)), rng.integers(0, 4, 7)
+
+    np_loss_fn = rnp.CrossEntropyLoss()
+    np_loss = np_loss_fn(np_model(x), y)
+    np_dx = np_model.backward(np_loss_fn.backward())
+
+    tx = torch.tensor(x, requires_grad=True)
+    t_loss = rt.CrossEntropyLoss()(torch_model(tx), torch.tensor(y))
+    t_loss.backward()
+
+    assert np_loss == pytest.approx(t_loss.item(), rel=1e-13)
+    np.testing.assert_allclose(np_dx, tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    for (name, p), (t_name, tp) in zip(np_model.named_parameters(), torch_model.named_parameters()):
+        assert name == t_name
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_numpy_autograd_oracle_on_mse():
+    """NumPy backward of an MLP under MSE equals torch autograd of the built-in layers."""
+    rnp.manual_seed(1)
+    model = rnp.mlp([3, 5, 2], activation=rnp.Tanh)
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    ref.load_state_dict(to_torch_state(model.state_dict()))
+    rng = np.random.default_rng(3)
+    x, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    loss_fn = rnp.MSELoss()
+    loss_fn(model(x), target)
+    model.backward(loss_fn.backward())
+    torch.nn.functional.mse_loss(ref(torch.tensor(x)), torch.tensor(target)).backward()
+    for p, tp in zip(model.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+# --- any device ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", [rt.ReLU, rt.Tanh])
+def test_layers_run_forward_and_backward_on_meta_device(activation):
+    """The meta device has no data: any tensor made on the CPU by accident fails loudly."""
+    model = rt.mlp([6, 5, 3], activation=activation, device="meta")
+    model.append(rt.Flatten())
+    x = torch.empty(4, 6, device="meta", requires_grad=True)
+    loss = rt.CrossEntropyLoss(label_smoothing=0.1)(model(x), torch.empty(4, dtype=torch.long, device="meta"))
+    loss.backward()
+    assert loss.device.type == "meta" and x.grad.device.type == "meta"
+    assert all(p.grad is not None and p.grad.device.type == "meta" for p in model.parameters())
+    mse = rt.MSELoss()(model(x), torch.empty(4, 3, device="meta"))
+    assert mse.device.type == "meta"
+
+
+def test_sgd_steps_on_meta_device():
+    p = torch.nn.Parameter(torch.empty(3, 3, device="meta"))
+    p.grad = torch.empty(3, 3, device="meta")
+    opt = rt.SGD([p], lr=0.1, momentum=0.9, weight_decay=1e-3)
+    opt.step()
+    opt.step()
+    assert p.device.type == "meta"
+
+
+def test_default_device_respects_environment(monkeypatch):
+    monkeypatch.setenv("REGCOURSE_DEVICE", "meta")
+    assert rt.default_device() == torch.device("meta")
+    monkeypatch.setenv("REGCOURSE_DEVICE", "not-a-device")
+    with pytest.raises(ValueError, match="REGCOURSE_DEVICE"):
+        rt.default_device()
+    monkeypatch.delenv("REGCOURSE_DEVICE")
+    assert rt.default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@cuda
+def test_fit_on_cuda_matches_cpu():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 6)), rng.integers(0, 3, 64)
+    histories = []
+    for device in ["cpu", "cuda"]:
+        torch.manual_seed(0)
+        model = rt.mlp([6, 16, 3], dtype=torch.float64).to(device)
+        histories.append(rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1), (X, y), (X, y), epochs=5, batch_size=16))
+    np.testing.assert_allclose(histories[0].train_loss, histories[1].train_loss, rtol=1e-9)
+
+
+# --- bad input ---------------------------------------------------------------------
+
+
+def test_torch_layers_reject_bad_input():
+    with pytest.raises(ValueError, match="positive integer"):
+        rt.Linear(0, 3)
+    with pytest.raises(ValueError, match="expects input"):
+        rt.Linear(4, 2)(torch.ones(3, 5))
+    with pytest.raises(ValueError, match="shape"):
+        rt.CrossEntropyLoss()(torch.zeros(2, 3), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="same shape"):
+        rt.MSELoss()(torch.zeros(4, 1), torch.zeros(4))
+    with pytest.raises(ValueError, match="lr"):
+        rt.SGD(rt.Linear(2, 2).parameters(), lr=-1)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        rt.CrossEntropyLoss(label_smoothing=-0.1)
