@@ -188,3 +188,10 @@ def test_history_records_best_epoch():
     for loss in [3.0, 1.0, 2.0]:
         h.record(0.5, loss, 0.9, 0.8)
     assert h.best_epoch == 1 and h.epochs == 3 and h.as_dict()["epochs"] == 3
+
+
+def test_progress_goes_to_stderr_only(blobs, capsys):
+    train, val = blobs
+    np_run(train, val, epochs=2, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "epoch 2/2" in captured.err

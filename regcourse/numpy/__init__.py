@@ -8,14 +8,15 @@ in ``regcourse.torch`` and the two compared number for number. Computes in float
 from regcourse.numpy.core import Flatten, Linear, Module, Parameter, ReLU, Sequential, Tanh, mlp
 from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
 from regcourse.numpy.losses import CrossEntropyLoss, MSELoss
-from regcourse.numpy.optim import SGD, Optimizer
+from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, ProximalSGD
+from regcourse.numpy.penalties import L1, L2, ElasticNet, soft_threshold
 from regcourse.numpy.random import manual_seed
 from regcourse.numpy.train import accuracy, evaluate, fit, predict
 from regcourse.training import EarlyStopping
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
-    "CrossEntropyLoss", "MSELoss", "Optimizer", "SGD", "fit", "predict", "evaluate", "accuracy",
+    "CrossEntropyLoss", "MSELoss", "Optimizer", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",
 ]

@@ -59,3 +59,89 @@ class SGD(Optimizer):
                     self.buffers[i] = self.momentum * self.buffers[i] + g
                 g = g + self.momentum * self.buffers[i] if self.nesterov else self.buffers[i]
             p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam with *coupled* L2, as ``torch.optim.Adam(weight_decay=...)``.
+
+    With g <- g + weight_decay * w (the L2 gradient goes through the adaptive scaling):
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params)
+        self.lr = non_negative("lr", lr)
+        self.betas = (_beta("betas[0]", betas[0]), _beta("betas[1]", betas[1]))
+        self.eps = non_negative("eps", eps)
+        self.weight_decay = non_negative("weight_decay", weight_decay)
+        self.t = 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def decay_weights(self, p):
+        """Coupled L2: nothing happens to the weights here; the decay joins the gradient."""
+
+    def gradient(self, p):
+        return p.grad + self.weight_decay * p.data
+
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        for p, m, v in zip(self.params, self.m, self.v):
+            g = self.gradient(p)
+            self.decay_weights(p)
+            m[...] = b1 * m + (1 - b1) * g
+            v[...] = b2 * v + (1 - b2) * g * g
+            m_hat = m / (1 - b1**self.t)
+            v_hat = v / (1 - b2**self.t)
+            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with *decoupled* weight decay, as ``torch.optim.AdamW`` (Loshchilov & Hutter, 2019).
+
+    The weights shrink directly, w <- w (1 - lr * weight_decay), and the Adam step
+    uses the plain loss gradient. Default weight_decay 0.01, as torch's.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def decay_weights(self, p):
+        p.data *= 1 - self.lr * self.weight_decay
+
+    def gradient(self, p):
+        return p.grad
+
+
+class ProximalSGD(Optimizer):
+    """Proximal gradient descent: a plain SGD step on the loss, then the penalty's proximal step.
+
+        w <- prox_{lr * penalty}(w - lr * grad)
+
+    With ``L1`` this is soft-thresholding (ISTA), which puts weights at exactly
+    zero. The proximal step is applied to weight matrices (2 or more dimensions)
+    only; biases take the plain SGD step. Do not pass the penalty to ``fit`` as well.
+    """
+
+    def __init__(self, params, lr: float, penalty):
+        super().__init__(params)
+        self.lr = non_negative("lr", lr)
+        if not hasattr(penalty, "prox"):
+            raise ValueError(f"ProximalSGD needs a penalty with a prox(w, step) method, got {penalty!r}")
+        self.penalty = penalty
+
+    def step(self):
+        for p in self.params:
+            p.data -= self.lr * p.grad
+            if p.data.ndim >= 2:
+                p.data[...] = self.penalty.prox(p.data, self.lr)
+
+
+def _beta(name, value):
+    """Adam's betas must lie in [0, 1)."""
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    return float(value)
