@@ -1,0 +1,275 @@
+"""The course's figures, in one house style.
+
+The central figure of the course is the *train/validation gap*: training and
+validation loss per epoch, averaged over several seeds, with the gap between
+them shaded. :func:`plot_gap` draws it for one configuration and
+:func:`plot_gap_comparison` puts configurations side by side (say, without and
+with dropout) on the same y-axis, so the gaps can be compared by eye.
+
+Colours are fixed across the book: training is always blue
+(:data:`TRAIN_COLOR`), validation always vermillion (:data:`VAL_COLOR`), from
+the colour-blind-safe Okabe-Ito palette.
+
+Every function takes an optional ``ax`` (or creates its own figure) and
+returns what it drew on; none calls ``plt.show()``, the chapter does.
+Call :func:`set_style` once at the top of a notebook to give your own figures
+the same look.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import cycler
+from matplotlib.ticker import MaxNLocator
+
+from regcourse.experiments import mean_std, stack
+
+__all__ = [
+    "TRAIN_COLOR",
+    "VAL_COLOR",
+    "GAP_COLOR",
+    "PALETTE",
+    "HOUSE_STYLE",
+    "set_style",
+    "plot_gap",
+    "plot_gap_comparison",
+    "plot_sweep",
+    "plot_digit_grid",
+]
+
+TRAIN_COLOR = "#0072B2"  # blue
+VAL_COLOR = "#D55E00"  # vermillion
+GAP_COLOR = "0.65"  # grey, for the hatched generalization gap
+#: Colours for any other curves, in order (Okabe-Ito, without blue and vermillion).
+OTHER_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+PALETTE = [TRAIN_COLOR, VAL_COLOR] + OTHER_COLORS
+
+#: The matplotlib settings (rcParams) of the house style.
+HOUSE_STYLE = {
+    "figure.dpi": 100,
+    "figure.figsize": (6.4, 4.0),
+    "figure.constrained_layout.use": True,
+    "savefig.bbox": "tight",
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "lines.linewidth": 2,
+}
+
+BAND_ALPHA = 0.2  # transparency of the ±1 std bands
+
+_METRIC_NAMES = {"loss": "loss", "acc": "accuracy"}
+_DEFAULT_YLABELS = {"loss": "cross-entropy loss", "acc": "accuracy"}
+
+
+def set_style() -> None:
+    """Apply the house style to every figure made from now on (``plt.rcParams``)."""
+    plt.rcParams.update(HOUSE_STYLE)
+
+
+def _decorate(ax, title, xlabel, ylabel) -> None:
+    """Title, axis labels, light grid, no top/right frame, and a legend."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=HOUSE_STYLE["grid.alpha"])
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.legend(frameon=False)
+
+
+def _line_with_band(ax, x, mean, std, color, label, marker=None) -> None:
+    """A mean curve with a light band from mean - std to mean + std."""
+    ax.plot(x, mean, color=color, label=label, marker=marker)
+    ax.fill_between(x, mean - std, mean + std, color=color, alpha=BAND_ALPHA, linewidth=0)
+
+
+def _seeds_text(n_seeds: int) -> str:
+    return "1 seed" if n_seeds == 1 else f"mean ± std over {n_seeds} seeds"
+
+
+def plot_gap(histories, metric="loss", ax=None, title=None, label=None, show_gap=True,
+             ylabel=None):
+    """Training vs validation curves per epoch, averaged over seeds, with the gap shaded.
+
+    Parameters
+    ----------
+    histories : list of History
+        One training run per seed (a single History is accepted too).
+        Runs stopped early are shorter: every run is cut to the shortest, so
+        each epoch averages the same number of seeds.
+    metric : "loss" or "acc"
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is created when omitted.
+    title : str, optional
+        Defaults to "Training vs validation <metric> (mean ± std over n seeds)".
+    label : str, optional
+        Added to the legend entries, e.g. "dropout 0.5" gives "train (dropout 0.5)".
+    show_gap : bool
+        Hatch the region between the mean curves, labelled "generalization gap".
+    ylabel : str, optional
+        Defaults to "cross-entropy loss" or "accuracy"; say "mean squared
+        error" for a regression run.
+
+    For ``metric="loss"`` a dotted vertical line marks the epoch where the
+    mean validation curve is lowest: where early stopping would stop.
+
+    Returns the Axes.
+    """
+    if metric not in _METRIC_NAMES:
+        raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
+    train = stack(histories, f"train_{metric}")  # (n_seeds, n_epochs); raises if empty
+    val = stack(histories, f"val_{metric}")
+    if np.isnan(val).all():
+        raise ValueError(
+            f"the histories have no val_{metric} values (all nan); a regression run "
+            "has no accuracy, plot metric='loss' instead"
+        )
+    n_seeds, n_epochs = train.shape
+    epochs = np.arange(1, n_epochs + 1)
+    train_mean, train_std = mean_std(train)
+    val_mean, val_std = mean_std(val)
+    suffix = f" ({label})" if label else ""
+    if title is None:
+        title = f"Training vs validation {_METRIC_NAMES[metric]} ({_seeds_text(n_seeds)})"
+
+    with plt.rc_context(HOUSE_STYLE):
+        if ax is None:
+            _, ax = plt.subplots()
+        _line_with_band(ax, epochs, train_mean, train_std, TRAIN_COLOR, "train" + suffix)
+        _line_with_band(ax, epochs, val_mean, val_std, VAL_COLOR, "validation" + suffix)
+        if show_gap:
+            ax.fill_between(epochs, train_mean, val_mean, facecolor="none", edgecolor=GAP_COLOR,
+                            hatch="///", linewidth=0, label="generalization gap")
+        if metric == "loss":
+            best_epoch = int(np.nanargmin(val_mean)) + 1
+            ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.5,
+                       label=f"lowest validation loss (epoch {best_epoch})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _decorate(ax, title, "epoch", ylabel or _DEFAULT_YLABELS[metric])
+    return ax
+
+
+def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
+    """One :func:`plot_gap` panel per configuration, side by side.
+
+    ``groups`` maps a panel title to its histories, e.g.
+    ``{"no dropout": histories_a, "dropout 0.5": histories_b}``. With
+    ``sharey=True`` every panel gets the same y-limits, so the gaps compare
+    by eye. Returns ``(fig, axes)``.
+    """
+    if not groups:
+        raise ValueError("groups is empty: give {panel title: list of histories}")
+    names = list(groups)
+    with plt.rc_context(HOUSE_STYLE):
+        if axes is None:
+            fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4),
+                                     sharey=sharey, squeeze=False)
+            axes = axes[0]
+        else:
+            axes = np.ravel(np.asarray(axes, dtype=object))
+            if len(axes) != len(names):
+                raise ValueError(f"axes must hold one Axes per group ({len(names)}), got {len(axes)}")
+            fig = axes[0].figure
+        for name, ax in zip(names, axes):
+            plot_gap(groups[name], metric=metric, ax=ax, title=str(name))
+        if sharey:
+            lows, highs = zip(*(ax.get_ylim() for ax in axes))
+            for ax in axes:
+                ax.set_ylim(min(lows), max(highs))
+        seed_counts = {len(stack(groups[name], "train_loss")) for name in names}
+        seeds = _seeds_text(seed_counts.pop()) if len(seed_counts) == 1 else "mean ± std over seeds"
+        fig.suptitle(f"Training vs validation {_METRIC_NAMES[metric]} ({seeds})")
+    return fig, axes
+
+
+def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False):
+    """Curves against a hyperparameter (penalty λ, degree, training-set size, ...).
+
+    ``curves`` maps a legend label to ``(means, stds)``, one value per entry
+    of ``x`` (``stds`` may be None). A label containing "train" is drawn in
+    the training colour, one containing "val" in the validation colour. With
+    ``logx=True`` the x-axis is logarithmic, so every x must be > 0 (plot
+    λ = 0 separately, e.g. as a horizontal line). Returns the Axes.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"x must be a non-empty 1-D array of hyperparameter values, got shape {x.shape}")
+    if not curves:
+        raise ValueError("curves is empty: give {label: (means, stds)}")
+    if logx and np.any(x <= 0):
+        raise ValueError("logx=True needs every x > 0 (a log axis cannot show 0 or negatives)")
+
+    other_colors = iter(OTHER_COLORS * len(curves))
+    with plt.rc_context(HOUSE_STYLE):
+        if ax is None:
+            _, ax = plt.subplots()
+        for name, (means, stds) in curves.items():
+            means = np.asarray(means, dtype=np.float64)
+            stds = np.zeros_like(means) if stds is None else np.asarray(stds, dtype=np.float64)
+            if means.shape != x.shape or stds.shape != x.shape:
+                raise ValueError(
+                    f"curve {name!r}: means and stds need one value per x ({len(x)}), "
+                    f"got shapes {means.shape} and {stds.shape}"
+                )
+            if "train" in str(name).lower():
+                color = TRAIN_COLOR
+            elif "val" in str(name).lower():
+                color = VAL_COLOR
+            else:
+                color = next(other_colors)
+            _line_with_band(ax, x, means, stds, color, str(name), marker="o")
+        if logx:
+            ax.set_xscale("log")
+        _decorate(ax, title, xlabel, ylabel)
+    return ax
+
+
+def plot_digit_grid(images, titles=None, ncols=10, title=None):
+    """Show square grey-scale images (e.g. 8x8 digits) in a grid; returns the Figure.
+
+    ``images`` has shape (n, 64) (flattened, as in the datasets) or (n, 8, 8);
+    any square size works. ``titles`` gives one short caption per image, e.g.
+    its label. Standardized pixels no longer look like digits: show images
+    from ``load_digits_splits(standardize=False)``.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 2:
+        side = math.isqrt(images.shape[1])
+        if side * side != images.shape[1]:
+            raise ValueError(f"flattened images need a square number of pixels, got {images.shape[1]}")
+        images = images.reshape(len(images), side, side)
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"images must have shape (n, pixels) or (n, height, width), got {images.shape}")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles needs one entry per image ({len(images)}), got {len(titles)}")
+
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    n_images = len(images)
+    ncols = min(ncols, n_images)
+    nrows = math.ceil(n_images / ncols)
+    with plt.rc_context(HOUSE_STYLE):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(1.0 * ncols, 1.15 * nrows + 0.4),
+                                 squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.axis("off")
+            if i < n_images:
+                ax.imshow(images[i], cmap="gray_r")
+                if titles is not None:
+                    ax.set_title(str(titles[i]), fontsize=9)
+        if title:
+            fig.suptitle(title)
+    return fig

@@ -1,0 +1,121 @@
+"""Ridge, lasso and elastic net against scikit-learn's solvers."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+
+from regcourse import linear
+
+
+def standardized(loader):
+    X, y = loader(return_X_y=True)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y.astype(np.float64)
+
+
+def correlated(seed=0):
+    """Three groups of near-duplicate features (the elastic net's home ground)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((60, 3))
+    X = np.repeat(z, 3, axis=1) + 0.05 * rng.standard_normal((60, 9))
+    return X, z @ np.array([3.0, -2.0, 0.0]) + 0.5 * rng.standard_normal(60)
+
+
+DATASETS = {
+    "diabetes": standardized(load_diabetes),
+    "breast_cancer": standardized(load_breast_cancer),
+    "correlated": correlated(),
+}
+
+
+def assert_coef_close(ours, reference, rtol=1e-6):
+    scale = max(np.abs(reference).max(), 1e-12)
+    assert np.abs(ours - reference).max() <= rtol * scale, (ours, reference)
+
+
+@pytest.mark.parametrize("data", DATASETS, ids=list(DATASETS))
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 10.0, 1000.0])
+def test_ridge_equals_sklearn(data, alpha):
+    X, y = DATASETS[data]
+    coef, intercept = linear.fit_ridge(X, y, alpha)
+    ref = Ridge(alpha=alpha, solver="svd").fit(X, y)
+    assert_coef_close(coef, ref.coef_)
+    assert intercept == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("data", DATASETS, ids=list(DATASETS))
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 1.0])
+def test_lasso_equals_sklearn(data, alpha):
+    X, y = DATASETS[data]
+    coef, intercept = linear.fit_lasso(X, y, alpha)
+    ref = Lasso(alpha=alpha, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    assert_coef_close(coef, ref.coef_)
+    assert intercept == pytest.approx(ref.intercept_, rel=1e-6)
+    np.testing.assert_array_equal(coef == 0, ref.coef_ == 0)  # the same features are exactly zero
+
+
+@pytest.mark.parametrize("data", DATASETS, ids=list(DATASETS))
+@pytest.mark.parametrize("alpha, l1_ratio", [(0.05, 0.5), (0.5, 0.2), (0.01, 0.9)])
+def test_elastic_net_equals_sklearn(data, alpha, l1_ratio):
+    X, y = DATASETS[data]
+    coef, intercept = linear.fit_elastic_net(X, y, alpha, l1_ratio)
+    ref = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    assert_coef_close(coef, ref.coef_)
+    assert intercept == pytest.approx(ref.intercept_, rel=1e-6)
+
+
+def test_objective_is_within_tolerance_of_the_optimum():
+    X, y = DATASETS["breast_cancer"]
+    coef, intercept = linear.fit_elastic_net(X, y, 0.01, 0.5)
+    ref = ElasticNet(alpha=0.01, l1_ratio=0.5, tol=1e-15, max_iter=1_000_000).fit(X, y)
+    ours = linear.elastic_net_objective(X, y, coef, intercept, 0.01, 0.5)
+    best = linear.elastic_net_objective(X, y, ref.coef_, ref.intercept_, 0.01, 0.5)
+    assert ours <= best * (1 + 1e-6)
+
+
+def test_paths_match_single_fits_and_reach_zero():
+    X, y = DATASETS["diabetes"]
+    alphas = np.geomspace(1.0001 * linear.alpha_max(X, y), 1e-3 * linear.alpha_max(X, y), 12)
+    path = linear.lasso_path(X, y, alphas)
+    assert path.shape == (12, X.shape[1])
+    assert not path[0].any()  # at alpha_max every coefficient is exactly zero
+    assert np.count_nonzero(path[-1]) == X.shape[1]
+    assert_coef_close(path[5], linear.fit_lasso(X, y, alphas[5])[0])
+    enet = linear.elastic_net_path(X, y, alphas, l1_ratio=0.5)
+    assert_coef_close(enet[3], ElasticNet(alpha=alphas[3], l1_ratio=0.5, tol=1e-14, max_iter=10**6).fit(X, y).coef_)
+    ridge = linear.ridge_path(X, y, [1.0, 100.0])
+    assert np.abs(ridge[1]).sum() < np.abs(ridge[0]).sum()
+
+
+def test_alpha_max_is_the_threshold_of_sparsity():
+    X, y = DATASETS["diabetes"]
+    a = linear.alpha_max(X, y)
+    assert not linear.fit_lasso(X, y, a * (1 + 1e-9))[0].any()  # (at a itself, rounding may leave 1e-14)
+    assert linear.fit_lasso(X, y, 0.99 * a)[0].any()
+
+
+@pytest.mark.parametrize("fit", [linear.fit_ridge, linear.fit_lasso, lambda X, y, a: linear.fit_elastic_net(X, y, a, 0.5)], ids=["ridge", "lasso", "enet"])
+def test_bad_input_raises(fit):
+    X, y = DATASETS["diabetes"]
+    with pytest.raises(ValueError, match="samples but y has"):
+        fit(X, y[:-1], 0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        fit(X, y, -1.0)
+    with pytest.raises(ValueError, match="2-D"):
+        fit(X[:, 0], y, 0.1)
+    with pytest.raises(ValueError, match="1-D"):
+        fit(X, y.reshape(-1, 1), 0.1)
+    with pytest.raises(ValueError, match="at least one sample"):
+        fit(X[:0], y[:0], 0.1)
+
+
+def test_elastic_net_rejects_bad_l1_ratio_and_alphas():
+    X, y = DATASETS["diabetes"]
+    with pytest.raises(ValueError, match="l1_ratio"):
+        linear.fit_elastic_net(X, y, 0.1, 1.2)
+    with pytest.raises(ValueError, match="alphas"):
+        linear.lasso_path(X, y, [0.1, -0.1])
+    with pytest.raises(ValueError, match="l1_ratio > 0"):
+        linear.alpha_max(X, y, 0.0)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        linear.fit_lasso(X, y, 0.01, max_iter=1)
