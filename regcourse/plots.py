@@ -38,6 +38,7 @@ __all__ = [
     "plot_gap_comparison",
     "plot_sweep",
     "plot_digit_grid",
+    "plot_coefficient_path",
 ]
 
 TRAIN_COLOR = "#0072B2"  # blue
@@ -87,7 +88,8 @@ def _decorate(ax, title, xlabel, ylabel) -> None:
     ax.grid(True, alpha=HOUSE_STYLE["grid.alpha"])
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.legend(frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False)
 
 
 def _line_with_band(ax, x, mean, std, color, label, marker=None) -> None:
@@ -273,3 +275,37 @@ def plot_digit_grid(images, titles=None, ncols=10, title=None):
         if title:
             fig.suptitle(title)
     return fig
+
+
+def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient path", ax=None,
+                          xlabel="penalty strength α (log scale)", ylabel="coefficient"):
+    """Each coefficient against the penalty strength, for ridge / lasso / elastic-net paths.
+
+    ``coefs`` has shape (len(alphas), n_features), as returned by
+    ``regcourse.linear.lasso_path`` and friends. The x-axis is logarithmic and
+    runs from strong penalties (left) to weak ones (right), so the features
+    enter the model from left to right. With ``feature_names`` each line is
+    labelled in the legend. Returns the Axes.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    coefs = np.asarray(coefs, dtype=np.float64)
+    if alphas.ndim != 1 or len(alphas) == 0 or np.any(alphas <= 0):
+        raise ValueError("alphas must be a non-empty 1-D array of values > 0 (the x-axis is logarithmic)")
+    if coefs.ndim != 2 or coefs.shape[0] != len(alphas):
+        raise ValueError(f"coefs must have shape (len(alphas), n_features) = ({len(alphas)}, ...), got {coefs.shape}")
+    if feature_names is not None and len(feature_names) != coefs.shape[1]:
+        raise ValueError(f"feature_names needs one name per feature ({coefs.shape[1]}), got {len(feature_names)}")
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(coefs.shape[1], 2)))
+    with plt.rc_context(HOUSE_STYLE):
+        if ax is None:
+            _, ax = plt.subplots()
+        for j in range(coefs.shape[1]):
+            label = str(feature_names[j]) if feature_names is not None else None
+            ax.plot(alphas, coefs[:, j], color=colors[j], linewidth=1.5, label=label)
+        ax.axhline(0.0, color="0.3", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.invert_xaxis()
+        _decorate(ax, title, xlabel, ylabel)
+        if feature_names is not None and coefs.shape[1] > 10:
+            ax.legend(frameon=False, fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return ax

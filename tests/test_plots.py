@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from regcourse.plots import (  # noqa: E402
+    plot_coefficient_path,
     HOUSE_STYLE,
     TRAIN_COLOR,
     VAL_COLOR,
@@ -151,3 +152,22 @@ def test_set_style_applies_house_rcparams():
         set_style()
         assert plt.rcParams["axes.spines.top"] is False
         assert plt.rcParams["figure.dpi"] == HOUSE_STYLE["figure.dpi"]
+
+
+def test_plot_coefficient_path_draws_one_line_per_feature():
+    alphas = np.geomspace(10, 0.01, 8)
+    coefs = np.outer(1 / (1 + alphas), np.arange(1, 4))
+    ax = plot_coefficient_path(alphas, coefs, feature_names=["a", "b", "c"], title="Lasso path")
+    assert ax.get_title() == "Lasso path" and ax.get_xscale() == "log"
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    plt.close("all")
+
+
+def test_plot_coefficient_path_rejects_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        plot_coefficient_path([1.0, 0.1], np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="> 0"):
+        plot_coefficient_path([1.0, 0.0], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="feature_names"):
+        plot_coefficient_path([1.0, 0.1], np.zeros((2, 2)), feature_names=["x"])
