@@ -6,10 +6,12 @@ in ``regcourse.torch`` and the two compared number for number. Computes in float
 """
 
 from regcourse.numpy.core import Flatten, Linear, Module, Parameter, ReLU, Sequential, Tanh, mlp
+from regcourse.numpy.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
+from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
 from regcourse.numpy.losses import CrossEntropyLoss, MSELoss
 from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, ProximalSGD
-from regcourse.numpy.penalties import L1, L2, ElasticNet, soft_threshold
+from regcourse.numpy.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
 from regcourse.numpy.random import manual_seed
 from regcourse.numpy.train import accuracy, evaluate, fit, predict
 from regcourse.training import EarlyStopping
@@ -17,6 +19,7 @@ from regcourse.training import EarlyStopping
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
     "CrossEntropyLoss", "MSELoss", "Optimizer", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
-    "EarlyStopping", "manual_seed",
+    "EarlyStopping", "manual_seed", "MaxNorm",
+    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",
 ]

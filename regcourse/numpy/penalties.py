@@ -88,3 +88,28 @@ class ElasticNet:
 
     def __repr__(self):
         return f"ElasticNet(lam={self.lam}, l1_ratio={self.l1_ratio})"
+
+
+class MaxNorm:
+    """Max-norm constraint (Srivastava et al. 2014): every unit's incoming weight vector
+    has Euclidean norm at most ``max_norm``.
+
+    Not a penalty but a projection applied after each optimizer step: a row
+    w_i of a weight matrix (out, in) — or a kernel's slice for one output
+    channel — with ||w_i|| > c is rescaled to c * w_i / ||w_i||. Pass it to
+    ``fit(..., constraint=MaxNorm(c))``.
+    """
+
+    def __init__(self, max_norm: float):
+        self.max_norm = non_negative("max_norm", max_norm)
+        if self.max_norm == 0:
+            raise ValueError("max_norm must be > 0 (0 would set every weight to zero)")
+
+    def project(self, w):
+        w = np.asarray(w)
+        norms = np.sqrt((w.reshape(len(w), -1) ** 2).sum(axis=1))
+        scale = np.minimum(1.0, self.max_norm / np.maximum(norms, 1e-12))
+        return w * scale.reshape((-1,) + (1,) * (w.ndim - 1))
+
+    def __repr__(self):
+        return f"MaxNorm(max_norm={self.max_norm})"

@@ -38,20 +38,24 @@ def penalized_parameters(model: Module):
     return [p for name, p in model.named_parameters() if is_penalized(name, p.shape)]
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None):
+def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None, constraint=None):
     """One pass over (X, y) in random mini-batches: forward, backward, (penalty), step."""
     model.train()
-    weights = penalized_parameters(model) if penalty is not None else []
+    weights = penalized_parameters(model)
     for batch in minibatches(len(X), batch_size, rng):
         optimizer.zero_grad()
         loss_fn(model(X[batch]), y[batch])
         model.backward(loss_fn.backward())
-        for w in weights:
-            w.grad += penalty.grad(w.data)
+        if penalty is not None:
+            for w in weights:
+                w.grad += penalty.grad(w.data)
         optimizer.step()
+        if constraint is not None:
+            for w in weights:
+                w.data[...] = constraint.project(w.data)
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None, early_stopping=None, seed=0, progress=False) -> History:
+def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None, early_stopping=None, seed=0, progress=False, constraint=None) -> History:
     """Train ``model`` on ``train = (X, y)`` and record metrics on it and on ``val`` every epoch.
 
     - ``seed`` fixes the order of the mini-batches (and any randomness inside the
@@ -72,7 +76,7 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty)
+        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint)
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)

@@ -6,15 +6,18 @@ inputs, so models run on the CPU, on CUDA, or on the ``meta`` device.
 """
 
 from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, mlp
+from regcourse.torch.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
+from regcourse.torch.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.torch.device import default_device
 from regcourse.torch.losses import CrossEntropyLoss, MSELoss
 from regcourse.torch.optim import SGD, Adam, AdamW, ProximalSGD
-from regcourse.torch.penalties import L1, L2, ElasticNet, soft_threshold
+from regcourse.torch.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
 from regcourse.torch.train import evaluate, fit, predict
 from regcourse.training import EarlyStopping
 
 __all__ = [
     "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
     "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate",
-    "EarlyStopping", "default_device",
+    "EarlyStopping", "default_device", "MaxNorm",
+    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
 ]

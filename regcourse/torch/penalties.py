@@ -75,3 +75,20 @@ class ElasticNet:
 
     def __repr__(self):
         return f"ElasticNet(lam={self.lam}, l1_ratio={self.l1_ratio})"
+
+
+class MaxNorm:
+    """Max-norm constraint: rescale each unit's incoming weight vector to norm <= max_norm."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = non_negative("max_norm", max_norm)
+        if self.max_norm == 0:
+            raise ValueError("max_norm must be > 0 (0 would set every weight to zero)")
+
+    def project(self, w):
+        norms = w.reshape(len(w), -1).norm(dim=1)
+        scale = torch.clamp(self.max_norm / torch.clamp(norms, min=1e-12), max=1.0)
+        return w * scale.reshape((-1,) + (1,) * (w.ndim - 1))
+
+    def __repr__(self):
+        return f"MaxNorm(max_norm={self.max_norm})"

@@ -59,21 +59,26 @@ def penalized_parameters(model: nn.Module):
     return [p for name, p in model.named_parameters() if is_penalized(name, p.shape)]
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None):
+def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None, constraint=None):
     """One pass in random mini-batches: forward, loss (+ penalty), autograd backward, step."""
     model.train()
-    weights = penalized_parameters(model) if penalty is not None else []
+    weights = penalized_parameters(model)
     for batch in minibatches(len(X), batch_size, rng):
         index = torch.as_tensor(batch, device=X.device)
         optimizer.zero_grad()
         loss = loss_fn(model(X[index]), y[index])
-        for w in weights:
-            loss = loss + penalty.value(w)
+        if penalty is not None:
+            for w in weights:
+                loss = loss + penalty.value(w)
         loss.backward()
         optimizer.step()
+        if constraint is not None:
+            with torch.no_grad():
+                for w in weights:
+                    w.copy_(constraint.project(w))
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None, early_stopping=None, seed=0, progress=False, device=None) -> History:
+def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None, early_stopping=None, seed=0, progress=False, device=None, constraint=None) -> History:
     """Train a torch model; the twin of ``regcourse.numpy.fit`` with one more argument, ``device``.
 
     ``train`` and ``val`` are ``(X, y)`` pairs of NumPy arrays or tensors; they
@@ -96,7 +101,7 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty)
+        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint)
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)
