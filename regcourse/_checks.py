@@ -25,8 +25,10 @@ def non_negative(name: str, value) -> float:
 
 def in_unit_interval(name: str, value, include_one: bool = True) -> float:
     """Return ``value`` if it lies in [0, 1] (or [0, 1) when ``include_one`` is False)."""
+    allowed = "[0, 1]" if include_one else "[0, 1)"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must lie in {allowed}, got {value!r}")
     upper_ok = value <= 1 if include_one else value < 1
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (value >= 0 and upper_ok):
-        allowed = "[0, 1]" if include_one else "[0, 1)"
+    if not (value >= 0 and upper_ok):
         raise ValueError(f"{name} must lie in {allowed}, got {value!r}")
     return float(value)
