@@ -10,6 +10,7 @@ Import the side you need: ``import regcourse.numpy as rnp`` or
 """
 
 from regcourse.history import History
+from regcourse.threads import limit_threads
 
-__all__ = ["History"]
+__all__ = ["History", "limit_threads"]
 __version__ = "0.1.0"

@@ -189,3 +189,39 @@ def test_sequential_rejects_non_modules():
 def test_mlp_needs_two_sizes():
     with pytest.raises(ValueError, match="at least"):
         rnp.mlp([4])
+
+
+def test_softmax_rows_sum_to_one_and_match_torch():
+    import torch
+
+    logits = np.random.default_rng(0).standard_normal((4, 5)) * 10
+    p = rnp.softmax(logits)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p, torch.softmax(torch.tensor(logits), dim=1).numpy(), rtol=1e-12)
+
+
+def test_optimizers_combine_zero_grad_and_step():
+    a, b = rnp.Parameter([1.0]), rnp.Parameter([1.0])
+    both = rnp.Optimizers(rnp.SGD([a], lr=0.1), rnp.SGD([b], lr=0.5))
+    a.grad[...], b.grad[...] = 1.0, 1.0
+    both.step()
+    np.testing.assert_allclose([a.data[0], b.data[0]], [0.9, 0.5])
+    both.zero_grad()
+    assert a.grad[0] == 0 and b.grad[0] == 0
+    with pytest.raises(ValueError, match="at least one"):
+        rnp.Optimizers()
+
+
+def test_limit_threads():
+    import torch
+    from threadpoolctl import threadpool_info
+
+    import regcourse
+
+    before = torch.get_num_threads()
+    regcourse.limit_threads(1)
+    assert torch.get_num_threads() == 1
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+    torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive integer"):
+        regcourse.limit_threads(0)

@@ -9,8 +9,8 @@ from regcourse.numpy.core import Flatten, Linear, Module, Parameter, ReLU, Seque
 from regcourse.numpy.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
 from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
-from regcourse.numpy.losses import CrossEntropyLoss, MSELoss
-from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, ProximalSGD
+from regcourse.numpy.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
+from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, Optimizers, ProximalSGD
 from regcourse.numpy.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
 from regcourse.numpy.random import manual_seed
 from regcourse.numpy.train import accuracy, evaluate, fit, predict
@@ -18,7 +18,7 @@ from regcourse.training import EarlyStopping
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
-    "CrossEntropyLoss", "MSELoss", "Optimizer", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
+    "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed", "MaxNorm",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",

@@ -15,6 +15,11 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Probabilities exp(z_c) / sum_k exp(z_k) along the last axis, computed stably."""
+    return np.exp(log_softmax(np.asarray(logits, dtype=DTYPE)))
+
+
 class CrossEntropyLoss(Module):
     """Softmax cross-entropy on logits, averaged over the batch.
 

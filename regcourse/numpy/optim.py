@@ -27,6 +27,28 @@ class Optimizer:
         raise NotImplementedError
 
 
+class Optimizers:
+    """Several optimizers used as one (``zero_grad`` and ``step`` reach them all).
+
+    The NumPy side has no parameter groups; to give one layer its own learning
+    rate or its own proximal step, make an optimizer per group and combine them:
+    ``Optimizers(ProximalSGD(first_layer_params, ...), SGD(other_params, ...))``.
+    """
+
+    def __init__(self, *optimizers):
+        if not optimizers:
+            raise ValueError("Optimizers needs at least one optimizer")
+        self.optimizers = list(optimizers)
+
+    def zero_grad(self):
+        for optimizer in self.optimizers:
+            optimizer.zero_grad()
+
+    def step(self):
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum and (coupled) weight decay, as ``torch.optim.SGD``.
 
