@@ -189,12 +189,15 @@ class Table:
         return str(self)
 
     def _repr_html_(self) -> str:
+        style = 'style="padding: 0.25em 0.9em; text-align: right; white-space: nowrap"'
+
         def cells(row, tag):
-            return "".join(f"<{tag}>{html.escape(cell)}</{tag}>" for cell in row)
+            return "".join(f"<{tag} {style}>{html.escape(cell)}</{tag}>" for cell in row)
 
         head = f"<thead><tr>{cells(self.header, 'th')}</tr></thead>"
         body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self.rows)
-        return f"<table>{head}<tbody>{body}</tbody></table>"
+        return f'<table style="border-collapse: collapse">{head}<tbody>{body}</tbody></table>'
+
 
 
 def summary_table(rows: dict, fmt: str = "{:.3f}", row_title: str = "") -> Table:

@@ -225,3 +225,11 @@ def test_limit_threads():
     torch.set_num_threads(before)
     with pytest.raises(ValueError, match="positive integer"):
         regcourse.limit_threads(0)
+
+
+def test_sequential_slice_is_a_sequential_sharing_layers():
+    model = rnp.mlp([4, 3, 3, 2])
+    head = model[:2]
+    assert isinstance(head, rnp.Sequential) and len(head) == 2 and head[0] is model[0]
+    x = np.ones((2, 4))
+    np.testing.assert_array_equal(head(x), model[1](model[0](x)))

@@ -266,6 +266,9 @@ class Sequential(Module):
         return dout
 
     def __getitem__(self, index):
+        """``model[i]`` is a layer; ``model[i:j]`` is a Sequential of those layers (sharing them)."""
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
         return self.layers[index]
 
     def __len__(self):
