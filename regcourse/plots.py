@@ -304,7 +304,8 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
             ax.plot(alphas, coefs[:, j], color=colors[j], linewidth=1.5, label=label)
         ax.axhline(0.0, color="0.3", linewidth=0.8)
         ax.set_xscale("log")
-        ax.invert_xaxis()
+        if not ax.xaxis_inverted():  # with sharex, a neighbouring panel may have inverted it already
+            ax.invert_xaxis()
         _decorate(ax, title, xlabel, ylabel)
         if feature_names is not None and coefs.shape[1] > 10:
             ax.legend(frameon=False, fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))

@@ -171,3 +171,12 @@ def test_plot_coefficient_path_rejects_bad_input():
         plot_coefficient_path([1.0, 0.0], np.zeros((2, 2)))
     with pytest.raises(ValueError, match="feature_names"):
         plot_coefficient_path([1.0, 0.1], np.zeros((2, 2)), feature_names=["x"])
+
+
+def test_plot_coefficient_path_with_shared_x_axes_stays_inverted():
+    fig, axes = plt.subplots(1, 3, sharex=True)
+    alphas = np.geomspace(10, 0.01, 5)
+    for ax in axes:
+        plot_coefficient_path(alphas, np.ones((5, 2)), ax=ax)
+    assert all(ax.xaxis_inverted() for ax in axes)
+    plt.close(fig)
