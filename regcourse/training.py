@@ -88,6 +88,20 @@ class EarlyStopping:
     def should_stop(self) -> bool:
         return self.epochs_without_improvement >= self.patience
 
+    def update(self, val_loss: float, model_state) -> bool:
+        """Record one epoch: keep ``model_state()`` if it is the best so far; True if training should stop.
+
+        ``model_state`` is a function returning a copy of the weights, called only on improvement.
+        """
+        if self.improved(val_loss):
+            self.best_state = model_state()
+        return self.should_stop
+
+    def restore(self, load_state) -> None:
+        """Give the best weights to ``load_state`` (e.g. ``model.load_state_dict``) if ``restore_best``."""
+        if self.restore_best and self.best_state is not None:
+            load_state(self.best_state)
+
     def __repr__(self):
         return f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, restore_best={self.restore_best})"
 

@@ -82,13 +82,10 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
         history.record(train_loss, val_loss, train_acc, val_acc)
         if progress:
             report_progress(epoch, epochs, history)
-        if early_stopping is not None:
-            if early_stopping.improved(val_loss):
-                early_stopping.best_state = model.state_dict()
-            if early_stopping.should_stop:
-                history.stopped_early = True
-                break
-    if early_stopping is not None and early_stopping.restore_best and early_stopping.best_state is not None:
-        model.load_state_dict(early_stopping.best_state)
+        if early_stopping is not None and early_stopping.update(val_loss, model.state_dict):
+            history.stopped_early = True
+            break
+    if early_stopping is not None:
+        early_stopping.restore(model.load_state_dict)
     model.eval()
     return history
