@@ -1,7 +1,9 @@
 """Offline datasets, seeded splits and feature scaling.
 
 Everything here runs without a network: the datasets ship with scikit-learn
-(``load_digits``, ``load_breast_cancer``, ``load_diabetes``) or are synthetic.
+(``load_digits``, ``load_breast_cancer``, ``load_diabetes``), are generated
+on the spot (MNIST-1D, by the ``mnist1d`` package's own generator), or are
+synthetic.
 Every random choice takes a ``seed`` and uses ``np.random.default_rng(seed)``,
 so the same call always returns the same arrays.
 
@@ -23,7 +25,9 @@ Two rules the functions below keep for you:
 
 from __future__ import annotations
 
+import functools
 import numbers
+import random
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +48,8 @@ __all__ = [
     "load_digits_splits",
     "load_breast_cancer_splits",
     "load_diabetes_data",
+    "load_mnist1d",
+    "MNIST1D_TRAIN_SIZE",
     "true_curve",
     "make_curve",
     "polynomial_features",
@@ -412,6 +418,116 @@ def load_diabetes_data(standardize=True):
     if standardize:
         X = Standardizer().fit_transform(X)
     return X, y
+
+
+# ---------------------------------------------------------------------------
+# MNIST-1D
+# ---------------------------------------------------------------------------
+
+#: Sequences in MNIST-1D's official training and test sets (the generator's defaults).
+MNIST1D_TRAIN_SIZE = 4000
+MNIST1D_TEST_SIZE = 1000
+#: Seeds of the ``mnist1d`` generator: 42 is the package's default (the paper's
+#: dataset); the validation sequences come from a second, independent run.
+MNIST1D_SEED = 42
+MNIST1D_VAL_SEED = 2020
+
+
+def _generate_mnist1d(num_samples: int, train_split: float, generator_seed: int) -> dict:
+    """Run ``mnist1d.data.make_dataset`` with its default arguments except the three given.
+
+    The generator seeds Python's and NumPy's *global* random state; we save
+    both before and restore them after, so loading data never changes the
+    random numbers drawn elsewhere. The download path of the package
+    (``get_dataset``) is never used: nothing here touches the network.
+    """
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.num_samples = num_samples
+    args.train_split = train_split
+    args.seed = generator_seed
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    try:
+        return make_dataset(args)
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist1d_arrays() -> tuple[np.ndarray, ...]:
+    """The three generated sets, made once per process (about a second) and kept in memory.
+
+    Returned read-only so that no caller can change the cached copy by accident.
+    """
+    official = _generate_mnist1d(MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE,
+                                 MNIST1D_TRAIN_SIZE / (MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE),
+                                 MNIST1D_SEED)
+    extra = _generate_mnist1d(MNIST1D_TEST_SIZE, 1.0, MNIST1D_VAL_SEED)
+    arrays = (official["x"], official["y"], extra["x"], extra["y"],
+              official["x_test"], official["y_test"])
+    arrays = tuple(np.array(a, dtype=np.float64 if a.ndim == 2 else np.int64) for a in arrays)
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def load_mnist1d(n_train=None, seed=0, shuffle_positions=False, label_noise=0.0) -> Splits:
+    """MNIST-1D (Greydanus, 2020): ten 1-D digit templates, each sequence of length 40.
+
+    Every sequence is one of ten templates, padded, randomly shifted, scaled,
+    sheared and blurred with correlated and independent noise, then sampled at
+    40 positions. The sets are generated here by the ``mnist1d`` package's own
+    generator (``mnist1d.data.make_dataset`` with its default arguments), never
+    downloaded:
+
+    - **train**: the official 4,000 training sequences (generator seed 42, the
+      paper's dataset), or a stratified, seeded subset of ``n_train`` of them;
+    - **test**: the official 1,000 test sequences, on which the paper reports
+      logistic regression 32%, MLP 68% and CNN 94% test accuracy;
+    - **val**: 1,000 further sequences (100 per class) from an independent run
+      of the same generator (seed 2020), for choosing hyperparameters without
+      looking at the test set and without giving up training data.
+
+    Validation and test sets are the same for every ``seed`` and ``n_train``,
+    so runs are compared on the very same sequences; ``seed`` chooses the
+    training subset and the label noise. The generator already centres and
+    scales each set it makes (mean 0, std 1 over all values), so no further
+    scaling is applied: standardizing each position separately would distort
+    the shapes that a convolution looks for.
+
+    - ``n_train``: keep this many training sequences (10 to 4,000), e.g. 1,000;
+    - ``shuffle_positions``: apply one fixed random permutation to the 40
+      positions of every sequence, in every split (the paper's "shuffled"
+      variant): an MLP does not care, a CNN loses its prior about neighbours;
+    - ``label_noise``: this fraction, in [0, 1), of the *training* labels is
+      replaced by a different, random class (:func:`corrupt_labels`).
+
+    Returns :class:`Splits` with X float64 of shape (n, 40) and y int64 in 0..9.
+    The data are generated once per process (about a second) and cached in
+    memory; nothing is written to disk.
+    """
+    seed = _check_seed(seed)
+    label_noise = in_unit_interval("label_noise", label_noise, include_one=False)
+    if not isinstance(shuffle_positions, bool):
+        raise ValueError(f"shuffle_positions must be True or False, got {shuffle_positions!r}")
+    X_train, y_train, X_val, y_val, X_test, y_test = _mnist1d_arrays()
+    if n_train is not None:
+        n_train = positive_int("n_train", n_train)
+        if not 10 <= n_train <= MNIST1D_TRAIN_SIZE:
+            raise ValueError(
+                f"n_train must be between 10 (one sequence per class) and "
+                f"{MNIST1D_TRAIN_SIZE} (the whole training set), got {n_train}"
+            )
+        X_train, y_train = subsample(X_train, y_train, n_train, seed=seed)
+    if label_noise > 0:
+        y_train = corrupt_labels(y_train, label_noise, n_classes=10, seed=seed)
+    splits = [(X_train, y_train), (X_val, y_val), (X_test, y_test)]
+    if shuffle_positions:
+        order = np.random.default_rng(0).permutation(X_train.shape[1])
+        splits = [(X[:, order], y) for X, y in splits]
+    return Splits(*[(np.array(X), np.array(y)) for X, y in splits])
 
 
 # ---------------------------------------------------------------------------

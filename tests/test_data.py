@@ -11,6 +11,7 @@ from regcourse.data import (
     load_breast_cancer_splits,
     load_diabetes_data,
     load_digits_splits,
+    load_mnist1d,
     make_curve,
     polynomial_features,
     shuffle_labels,
@@ -299,3 +300,102 @@ def test_polynomial_features_rejects_bad_degree(degree):
 def test_polynomial_features_needs_1d_x():
     with pytest.raises(ValueError, match="1-D"):
         polynomial_features(np.ones((3, 2)), 2)
+
+
+# ---------------------------------------------------------------------------
+# MNIST-1D
+# ---------------------------------------------------------------------------
+
+
+def test_mnist1d_sizes_types_and_official_test_set():
+    from mnist1d.data import make_dataset
+
+    splits = load_mnist1d()
+    assert [len(X) for X, _ in splits] == [4000, 1000, 1000]
+    for X, y in splits:
+        assert X.shape[1:] == (40,) and X.dtype == np.float64 and y.dtype == np.int64
+        assert set(np.unique(y)) == set(range(10))
+    official = make_dataset()  # the package's defaults: the paper's dataset
+    np.testing.assert_array_equal(splits.train[0], official["x"])
+    np.testing.assert_array_equal(splits.test[1], official["y_test"])
+    # validation sequences come from an independent run: none equals a training one
+    assert not np.isin(splits.val[0][:, 0], splits.train[0][:, 0]).any()
+    assert np.bincount(splits.val[1]).tolist() == [100] * 10
+
+
+def test_mnist1d_is_deterministic_and_leaves_global_random_state_alone():
+    import random
+
+    np.random.seed(123)
+    random.seed(123)
+    expected_np, expected_py = np.random.rand(), random.random()
+    np.random.seed(123)
+    random.seed(123)
+    a = load_mnist1d(n_train=300, seed=3)
+    assert np.random.rand() == expected_np and random.random() == expected_py
+    b = load_mnist1d(n_train=300, seed=3)
+    for (Xa, ya), (Xb, yb) in zip(a, b):
+        np.testing.assert_array_equal(Xa, Xb)
+        np.testing.assert_array_equal(ya, yb)
+
+
+def test_mnist1d_subset_is_stratified_seeded_and_keeps_val_and_test_fixed():
+    full = load_mnist1d()
+    small = load_mnist1d(n_train=500, seed=1)
+    other = load_mnist1d(n_train=500, seed=2)
+    assert len(small.train[0]) == 500
+    assert np.bincount(small.train[1]).min() >= 49 and np.bincount(small.train[1]).max() <= 51
+    assert not np.array_equal(small.train[0], other.train[0])
+    # the subset is made of official training sequences
+    assert np.isin(small.train[0][:, 5], full.train[0][:, 5]).all()
+    for name in ("val", "test"):
+        np.testing.assert_array_equal(getattr(small, name)[0], getattr(full, name)[0])
+
+
+def test_mnist1d_cache_cannot_be_changed_by_callers():
+    splits = load_mnist1d()
+    splits.train[0][0, 0] = 1e6  # a caller's copy
+    assert load_mnist1d().train[0][0, 0] != 1e6
+
+
+def test_mnist1d_shuffled_positions_are_one_permutation_for_all_splits():
+    plain = load_mnist1d(n_train=200, seed=0)
+    shuffled = load_mnist1d(n_train=200, seed=0, shuffle_positions=True)
+    order = None
+    for (X, y), (Xs, ys) in zip(plain, shuffled):
+        np.testing.assert_array_equal(y, ys)
+        if order is None:  # find the permutation from the first sequence's columns
+            order = [int(np.flatnonzero((X == Xs[:, [j]]).all(axis=0))[0]) for j in range(40)]
+        np.testing.assert_array_equal(Xs, X[:, order])
+    assert sorted(order) == list(range(40)) and order != list(range(40))
+
+
+def test_mnist1d_label_noise_touches_training_labels_only():
+    clean = load_mnist1d(n_train=1000, seed=0)
+    noisy = load_mnist1d(n_train=1000, seed=0, label_noise=0.2)
+    assert (clean.train[1] != noisy.train[1]).sum() == 200
+    np.testing.assert_array_equal(clean.val[1], noisy.val[1])
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"n_train": 9}, "n_train"), ({"n_train": 4001}, "n_train"), ({"n_train": 0}, "n_train"),
+    ({"n_train": 2.5}, "n_train"), ({"seed": -1}, "seed"), ({"label_noise": 1.0}, "label_noise"),
+    ({"shuffle_positions": "yes"}, "shuffle_positions"),
+])
+def test_mnist1d_rejects_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        load_mnist1d(**kwargs)
+
+
+def test_mnist1d_never_uses_the_network(monkeypatch):
+    import socket
+
+    from regcourse import data
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("load_mnist1d tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    data._mnist1d_arrays.cache_clear()
+    assert len(load_mnist1d().train[0]) == 4000
