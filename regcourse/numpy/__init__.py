@@ -5,7 +5,10 @@ Same class names, arguments, attribute names and shapes as ``torch.nn`` /
 in ``regcourse.torch`` and the two compared number for number. Computes in float64.
 """
 
-from regcourse.numpy.core import Flatten, Linear, Module, Parameter, ReLU, Sequential, Tanh, mlp
+from regcourse.numpy.core import (
+    Flatten, Linear, Module, Parameter, ReLU, Sequential, Tanh, Unflatten, mlp,
+)
+from regcourse.numpy.conv import Conv1d, Conv2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 from regcourse.numpy.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
 from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
@@ -17,7 +20,8 @@ from regcourse.numpy.train import accuracy, evaluate, fit, predict
 from regcourse.training import EarlyStopping
 
 __all__ = [
-    "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
+    "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
     "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed", "MaxNorm",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",

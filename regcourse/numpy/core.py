@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from regcourse._checks import positive_int
+from regcourse._shapes import unflatten_arguments, unflatten_shape
 from regcourse.numpy.random import generator
 
 DTYPE = np.float64
@@ -141,6 +142,17 @@ def _require_forward(cache, layer: Module):
         raise RuntimeError(f"{type(layer).__name__}.backward called before forward: run forward(x) first")
 
 
+def _check_upstream(dout, shape, layer: Module) -> np.ndarray:
+    """``dout`` as a float64 array, which must have the shape of the last forward output."""
+    dout = np.asarray(dout, dtype=DTYPE)
+    if dout.shape != tuple(shape):
+        raise ValueError(
+            f"{type(layer).__name__}.backward expects dout of the forward output's shape "
+            f"{tuple(shape)}, got {dout.shape}"
+        )
+    return dout
+
+
 class Linear(Module):
     """y = x W^T + b, with ``weight`` W of shape (out, in) and ``bias`` b of shape (out,).
 
@@ -236,6 +248,33 @@ class Flatten(Module):
 
     def __repr__(self):
         return "Flatten()"
+
+
+class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size``, as ``torch.nn.Unflatten``.
+
+    ``Unflatten(1, (1, 40))`` turns a batch of signals (N, 40) into (N, 1, 40), the
+    one-channel input a ``Conv1d`` expects. One size may be -1 (inferred).
+    Backward reshapes the gradient back to the input's shape.
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        self.dim, self.unflattened_size = unflatten_arguments(dim, unflattened_size)
+        self._shapes = None
+
+    def forward(self, x):
+        x = np.asarray(x, dtype=DTYPE)
+        out_shape = unflatten_shape(x.shape, self.dim, self.unflattened_size)
+        self._shapes = (x.shape, out_shape)
+        return x.reshape(out_shape)
+
+    def backward(self, dout):
+        _require_forward(self._shapes, self)
+        in_shape, out_shape = self._shapes
+        return _check_upstream(dout, out_shape, self).reshape(in_shape)
+
+    def __repr__(self):
+        return f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size})"
 
 
 class Sequential(Module):

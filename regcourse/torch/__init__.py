@@ -5,7 +5,8 @@ oracles the tests compare against. Tensors are always created like their
 inputs, so models run on the CPU, on CUDA, or on the ``meta`` device.
 """
 
-from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, mlp
+from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, Unflatten, mlp
+from regcourse.torch.conv import Conv1d, Conv2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 from regcourse.torch.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
 from regcourse.torch.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.torch.device import default_device
@@ -16,7 +17,8 @@ from regcourse.torch.train import evaluate, fit, predict
 from regcourse.training import EarlyStopping
 
 __all__ = [
-    "Linear", "ReLU", "Tanh", "Flatten", "Sequential", "mlp",
+    "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
     "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate",
     "EarlyStopping", "default_device", "MaxNorm",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from regcourse._checks import positive_int
+from regcourse._shapes import unflatten_arguments, unflatten_shape
 
 
 class Linear(nn.Module):
@@ -61,6 +62,20 @@ class Flatten(nn.Module):
 
     def forward(self, x):
         return x.reshape(x.shape[0], -1)
+
+
+class Unflatten(nn.Module):
+    """Splits dimension ``dim`` into ``unflattened_size`` (one may be -1), as torch.nn.Unflatten."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = unflatten_arguments(dim, unflattened_size)
+
+    def forward(self, x):
+        return x.reshape(unflatten_shape(x.shape, self.dim, self.unflattened_size))
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sequential(nn.Sequential):
