@@ -39,6 +39,7 @@ __all__ = [
     "plot_sweep",
     "plot_digit_grid",
     "plot_coefficient_path",
+    "plot_scoreboard",
 ]
 
 TRAIN_COLOR = "#0072B2"  # blue
@@ -310,3 +311,51 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
         if feature_names is not None and coefs.shape[1] > 10:
             ax.legend(frameon=False, fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return ax
+
+
+def plot_scoreboard(board, title=None):
+    """The scoreboard as a figure: accuracies and the gap (left), the paired difference (right).
+
+    ``board`` is a :class:`regcourse.benchmark.Scoreboard`. One row per recipe,
+    the baseline on top. Left: training accuracy (training colour) and test
+    accuracy (validation colour: held-out data), mean ± std over the seeds,
+    joined by a grey bar, the train - test gap. Right: the paired difference
+    of test accuracy to the baseline with its 95% confidence interval; an
+    interval that crosses the dotted zero line is no measured difference.
+    Returns ``(fig, axes)``.
+    """
+    names = list(board.names)
+    if not names:
+        raise ValueError("the scoreboard has no recipes to plot")
+    rows = np.arange(len(names))[::-1]  # the baseline at the top
+    with plt.rc_context(HOUSE_STYLE):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.0 + 0.55 * len(names)),
+                                          sharey=True)
+        for row, name in zip(rows, names):
+            result = board.results[name]
+            (train, train_sd), (test, test_sd) = (mean_std(100 * result[key])
+                                                  for key in ("train_acc", "test_acc"))
+            left.plot([test, train], [row, row], color=GAP_COLOR, linewidth=6,
+                      solid_capstyle="butt", label="gap" if row == rows[0] else None)
+            left.errorbar(train, row, xerr=train_sd, fmt="o", color=TRAIN_COLOR, capsize=3,
+                          label="train" if row == rows[0] else None)
+            left.errorbar(test, row, xerr=test_sd, fmt="o", color=VAL_COLOR, capsize=3,
+                          label="test" if row == rows[0] else None)
+            if row != rows[0]:
+                diff = board.difference(name)
+                right.errorbar(100 * diff.mean, row,
+                               xerr=[[100 * (diff.mean - diff.low)],
+                                     [100 * (diff.high - diff.mean)]],
+                               fmt="o", color="0.2", capsize=4)
+        right.axvline(0.0, color="0.3", linestyle=":", linewidth=1.5)
+        left.set_yticks(rows, names)
+        left.set_ylim(-1.4, len(names) - 0.5)  # an empty row at the bottom for the legend
+        n_seeds = len(board.results[names[0]]["test_acc"])
+        _decorate(left, "Accuracy and train - test gap", f"accuracy (%, {_seeds_text(n_seeds)})",
+                  "")
+        left.legend(frameon=False, loc="lower left", ncol=3)
+        _decorate(right, f"Test accuracy vs {names[0]}",
+                  "difference (points, mean and 95% CI, paired seeds)", "")
+        if title:
+            fig.suptitle(title)
+    return fig, (left, right)
