@@ -33,7 +33,8 @@ from typing import Callable
 import numpy as np
 
 from regcourse.data import Splits, load_mnist1d
-from regcourse.experiments import PairedDifference, Table, format_mean_std, paired_difference
+from regcourse.experiments import (NBSP, PairedDifference, Table, format_mean_std,
+                                   paired_difference)
 
 __all__ = [
     "StandardTask",
@@ -114,10 +115,10 @@ class StandardTask:
                       epochs=self.epochs, batch_size=self.batch_size, seed=seed, **fit_options)
 
     def describe(self) -> str:
-        """One sentence for the page that shows the results."""
-        return (f"MNIST-1D, {self.n_train:,} training sequences; Adam (lr {self.lr:g}), "
-                f"batches of {self.batch_size}, {self.epochs} epochs; "
-                f"{len(self.seeds)} scoring seeds, {len(self.tuning_seeds)} tuning seeds")
+        """The task in three short lines, for the page that shows the results."""
+        return (f"MNIST-1D, {self.n_train:,} training sequences\n"
+                f"Adam (lr {self.lr:g}), batches of {self.batch_size}, {self.epochs} epochs\n"
+                f"scoring seeds {list(self.seeds)}, tuning seeds {list(self.tuning_seeds)}")
 
 
 def baseline_mlp(hidden: int = 100, dropout: float = 0.0, batch_norm: bool = False):
@@ -196,7 +197,7 @@ class Recipe:
         if setting is None:
             return ""
         text = f"{setting:g}" if isinstance(setting, (int, float)) else str(setting)
-        return f"{self.setting_name} = {text}" if self.setting_name else text
+        return f"{self.setting_name}{NBSP}={NBSP}{text}" if self.setting_name else text
 
 
 _REGISTRY: dict[str, Recipe] = {}
@@ -358,7 +359,7 @@ class Scoreboard:
 
     def table(self) -> Table:
         """One row per recipe: setting, train and test accuracy, gap, Δ test vs the baseline."""
-        header = ["recipe", "setting (tuned on val.)", "train acc. (%)", "test acc. (%)",
+        header = ["recipe", "setting", "train acc. (%)", "test acc. (%)",
                   "gap (points)", "Δ test vs baseline (points, 95% CI)"]
         rows = []
         for tuning in self.tunings:

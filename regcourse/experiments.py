@@ -321,7 +321,7 @@ class PairedDifference:
         _check_fmt(fmt)
         scale = _check_scale(scale)
         mean, low, high = (fmt.format(scale * x) for x in (self.mean, self.low, self.high))
-        return f"{mean} [{low}, {high}]"
+        return f"{mean} [{low},{NBSP}{high}]"  # a no-break space: the interval stays on one line
 
     def __str__(self) -> str:
         mean, low, high = (f"{x:+.3f}" for x in (self.mean, self.low, self.high))

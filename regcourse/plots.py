@@ -314,48 +314,50 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
 
 
 def plot_scoreboard(board, title=None):
-    """The scoreboard as a figure: accuracies and the gap (left), the paired difference (right).
+    """The scoreboard as a figure: accuracies and the gap (top), the paired difference (bottom).
 
     ``board`` is a :class:`regcourse.benchmark.Scoreboard`. One row per recipe,
-    the baseline on top. Left: training accuracy (training colour) and test
+    the baseline on top. Top: training accuracy (training colour) and test
     accuracy (validation colour: held-out data), mean ± std over the seeds,
-    joined by a grey bar, the train - test gap. Right: the paired difference
+    joined by a grey bar, the train - test gap. Bottom: the paired difference
     of test accuracy to the baseline with its 95% confidence interval; an
     interval that crosses the dotted zero line is no measured difference.
-    Returns ``(fig, axes)``.
+    The panels are stacked, so the figure keeps the width of the text column
+    and its labels their size. Returns ``(fig, axes)``.
     """
     names = list(board.names)
     if not names:
         raise ValueError("the scoreboard has no recipes to plot")
     rows = np.arange(len(names))[::-1]  # the baseline at the top
     with plt.rc_context(HOUSE_STYLE):
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.0 + 0.55 * len(names)),
-                                          sharey=True)
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 1.6 + 0.75 * len(names)))
         for row, name in zip(rows, names):
             result = board.results[name]
             (train, train_sd), (test, test_sd) = (mean_std(100 * result[key])
                                                   for key in ("train_acc", "test_acc"))
-            left.plot([test, train], [row, row], color=GAP_COLOR, linewidth=6,
-                      solid_capstyle="butt", label="gap" if row == rows[0] else None)
-            left.errorbar(train, row, xerr=train_sd, fmt="o", color=TRAIN_COLOR, capsize=3,
-                          label="train" if row == rows[0] else None)
-            left.errorbar(test, row, xerr=test_sd, fmt="o", color=VAL_COLOR, capsize=3,
-                          label="test" if row == rows[0] else None)
-            if row != rows[0]:
+            first = row == rows[0]
+            top.plot([test, train], [row, row], color=GAP_COLOR, linewidth=6,
+                     solid_capstyle="butt", label="train - test gap" if first else None)
+            top.errorbar(train, row, xerr=train_sd, fmt="o", color=TRAIN_COLOR, capsize=3,
+                         label="train" if first else None)
+            top.errorbar(test, row, xerr=test_sd, fmt="o", color=VAL_COLOR, capsize=3,
+                         label="test" if first else None)
+            if not first:
                 diff = board.difference(name)
-                right.errorbar(100 * diff.mean, row,
-                               xerr=[[100 * (diff.mean - diff.low)],
-                                     [100 * (diff.high - diff.mean)]],
-                               fmt="o", color="0.2", capsize=4)
-        right.axvline(0.0, color="0.3", linestyle=":", linewidth=1.5)
-        left.set_yticks(rows, names)
-        left.set_ylim(-1.4, len(names) - 0.5)  # an empty row at the bottom for the legend
+                errors = [[100 * (diff.mean - diff.low)], [100 * (diff.high - diff.mean)]]
+                bottom.errorbar(100 * diff.mean, row, xerr=errors, fmt="o", color="0.2",
+                                capsize=4)
+        bottom.axvline(0.0, color="0.3", linestyle=":", linewidth=1.5)
+        for ax in (top, bottom):
+            ax.set_yticks(rows, names)
+            ax.set_ylim(-0.6, len(names) - 0.4)
         n_seeds = len(board.results[names[0]]["test_acc"])
-        _decorate(left, "Accuracy and train - test gap", f"accuracy (%, {_seeds_text(n_seeds)})",
-                  "")
-        left.legend(frameon=False, loc="lower left", ncol=3)
-        _decorate(right, f"Test accuracy vs {names[0]}",
-                  "difference (points, mean and 95% CI, paired seeds)", "")
+        _decorate(top, "Accuracy and train - test gap",
+                  f"accuracy (%, {_seeds_text(n_seeds)})", "")
+        top.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+        _decorate(bottom, f"Test accuracy: difference to the {names[0]}",
+                  "difference (points; mean and 95% CI over paired seeds)", "")
+        bottom.set_ylim(-0.6, len(names) - 1.4)  # no row for the baseline itself
         if title:
             fig.suptitle(title)
-    return fig, (left, right)
+    return fig, (top, bottom)

@@ -75,7 +75,7 @@ def test_recipe_rejects_bad_definitions(kwargs, word):
 
 
 def test_recipe_describes_its_setting():
-    assert bm.get_recipe("L2 penalty").describe(0.003) == "λ = 0.003"
+    assert bm.get_recipe("L2 penalty").describe(0.003) == "λ\u00a0=\u00a00.003"  # no-break
     assert bm.get_recipe(bm.BASELINE).describe(None) == ""
 
 
@@ -132,7 +132,7 @@ def test_scoreboard_pairs_every_recipe_with_the_baseline():
     assert diff.n == 2 and diff.mean == pytest.approx(expected.mean())
     table = board.table()
     assert len(table.rows) == 3 and table.rows[0][-1] == "—"
-    assert table.rows[1][1] in ("λ = 0.001", "λ = 0.1")
+    assert table.rows[1][1].replace("\u00a0", " ") in ("λ = 0.001", "λ = 0.1")
     with pytest.raises(ValueError, match="no recipes"):
         bm.run_scoreboard([], TINY)
 

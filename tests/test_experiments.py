@@ -270,8 +270,8 @@ def test_paired_difference_hand_computed():
 
 def test_paired_difference_text():
     result = PairedDifference(mean=0.021, std=0.01, low=0.008, high=0.034, n=5, confidence=0.95)
-    assert result.format() == "+0.021 [+0.008, +0.034]"
-    assert result.format("{:+.1f}", scale=100) == "+2.1 [+0.8, +3.4]"
+    assert result.format() == f"+0.021 [+0.008,{NBSP}+0.034]"  # never broken inside
+    assert result.format("{:+.1f}", scale=100) == f"+2.1 [+0.8,{NBSP}+3.4]"
     assert str(result) == "+0.021 (95% CI +0.008 to +0.034, 5 paired seeds)"
     other = PairedDifference(mean=-0.01, std=0.02, low=-0.03, high=0.01, n=8, confidence=0.9)
     assert str(other) == "-0.010 (90% CI -0.030 to +0.010, 8 paired seeds)"
