@@ -760,3 +760,158 @@ def copy_to_torch(numpy_model, torch_model):
         for name, tensor in target.items():
             tensor.copy_(torch.as_tensor(np.asarray(source[name]), dtype=tensor.dtype))
     return torch_model
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+#: Each row of ``probs`` must sum to 1 within this tolerance (float32 softmax outputs do).
+PROB_SUM_TOL = 1e-5
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationBins:
+    """Per-bin statistics of a classifier's confidence, from :func:`calibration_bins`.
+
+    Bin b = 0, ..., n_bins - 1 holds the samples whose confidence (top probability)
+    lies in ``(edges[b], edges[b + 1]]``. For each bin: ``count`` n_b, ``confidence``
+    conf_b (the mean top probability in the bin) and ``accuracy`` acc_b (the fraction
+    of its samples whose top class is the label); both are nan where n_b = 0.
+    """
+
+    edges: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """The number of samples, sum_b n_b."""
+        return int(self.count.sum())
+
+    @property
+    def ece(self) -> float:
+        """The expected calibration error, sum_b (n_b / n) |acc_b - conf_b| (empty bins add 0)."""
+        filled = self.count > 0
+        weights = self.count[filled] / self.n
+        return float(np.sum(weights * np.abs(self.accuracy[filled] - self.confidence[filled])))
+
+
+def _to_numpy(value) -> np.ndarray:
+    """A NumPy array from an array-like or a torch tensor (on any device)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _check_probabilities(probs) -> np.ndarray:
+    """``probs`` as a float64 (N, C) array of probabilities whose rows sum to 1."""
+    try:
+        probs = np.asarray(_to_numpy(probs), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"probs must hold numbers, got {probs!r}") from None
+    if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] == 0:
+        raise ValueError(
+            f"probs must have shape (N, C) with N >= 1 samples and C >= 1 classes, "
+            f"got {probs.shape}"
+        )
+    if not np.all(np.isfinite(probs)) or probs.min() < 0:
+        raise ValueError("probs must hold finite probabilities >= 0 (softmax outputs, not logits)")
+    sums = probs.sum(axis=1)
+    worst = int(np.argmax(np.abs(sums - 1.0)))
+    if abs(sums[worst] - 1.0) > PROB_SUM_TOL:
+        raise ValueError(
+            f"every row of probs must sum to 1 (within {PROB_SUM_TOL:g}); row {worst} sums to "
+            f"{sums[worst]:.6g} (pass softmax probabilities, not logits)"
+        )
+    return probs
+
+
+def _check_labels(y, n: int, n_classes: int) -> np.ndarray:
+    """``y`` as an integer array of shape (n,) with values in [0, n_classes - 1]."""
+    y = _to_numpy(y)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), one label per row of probs, got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(
+            f"labels must lie in [0, {n_classes - 1}] for {n_classes} classes, "
+            f"got range [{y.min()}, {y.max()}]"
+        )
+    return y
+
+
+def _check_n_bins(n_bins) -> int:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    return int(n_bins)
+
+
+def calibration_bins(probs, y, n_bins: int = 15) -> CalibrationBins:
+    r"""Confidence, accuracy and count in equal-width confidence bins over [0, 1].
+
+    ``probs`` is an (N, C) array of predicted probabilities (softmax outputs; each
+    row must sum to 1 within :data:`PROB_SUM_TOL`), ``y`` the N integer labels;
+    torch tensors are accepted (converted with ``.detach().cpu().numpy()``).
+
+    For sample i the prediction is the top class argmax_c p_ic (the first one on a
+    tie), its confidence conf_i = max_c p_ic and it is correct when that class is y_i.
+    The bins are B_b = (b/M, (b + 1)/M], b = 0, ..., M - 1, with M = ``n_bins``
+    (the edges are ``np.linspace(0, 1, M + 1)``): closed on the right, so a
+    confidence equal to an edge belongs to the bin it closes. A confidence of
+    exactly 0 is impossible (the top of C probabilities is >= 1/C); one a rounding
+    error above 1 goes to the last bin. Then
+
+        n_b = |B_b|,   conf_b = (1/n_b) sum_{i in B_b} conf_i,
+        acc_b = (1/n_b) sum_{i in B_b} [argmax_c p_ic = y_i].
+
+    A calibrated model has acc_b ~ conf_b in every bin: among the predictions made
+    with 80% confidence, 80% are right. Returns a :class:`CalibrationBins`.
+    """
+    n_bins = _check_n_bins(n_bins)
+    probs = _check_probabilities(probs)
+    y = _check_labels(y, *probs.shape)
+    confidence = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == y).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # searchsorted(side="left") gives i with edges[i - 1] < conf <= edges[i]: bin i - 1
+    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    return CalibrationBins(
+        edges=edges,
+        confidence=_bin_mean(np.bincount(index, weights=confidence, minlength=n_bins), count),
+        accuracy=_bin_mean(np.bincount(index, weights=correct, minlength=n_bins), count),
+        count=count,
+    )
+
+
+def _bin_mean(sums: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """sums / count per bin, nan for the empty bins."""
+    return np.divide(sums, count, out=np.full(len(count), np.nan), where=count > 0)
+
+
+def expected_calibration_error(probs, y, n_bins: int = 15) -> float:
+    r"""The expected calibration error, ECE (Guo et al. 2017, "On calibration of modern
+    neural networks").
+
+    With the bins of :func:`calibration_bins` (M = ``n_bins`` equal-width bins of
+    the confidence over [0, 1]) and N samples,
+
+        ECE = sum_b (n_b / N) |acc_b - conf_b|,
+
+    the gap between accuracy and confidence, averaged over the samples. It estimates
+    E[ |P(correct | conf) - conf| ]: 0 for a calibrated model, up to 1. Above the
+    diagonal of the reliability diagram (acc_b > conf_b) a model is under-confident,
+    below it over-confident; ECE counts both. The estimate depends on M, and sampling
+    noise makes it positive even for a calibrated model: at most (1/2) sqrt(M / N) in
+    expectation (each bin's accuracy has variance <= 1 / (4 n_b)). Returns a float.
+    """
+    return calibration_bins(probs, y, n_bins).ece
+
+
+__all__ += [
+    "PROB_SUM_TOL",
+    "CalibrationBins",
+    "calibration_bins",
+    "expected_calibration_error",
+]

@@ -361,3 +361,58 @@ def plot_scoreboard(board, title=None):
         if title:
             fig.suptitle(title)
     return fig, (top, bottom)
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+_DIAGONAL_GID = "reliability: perfect calibration"
+_CURVE_GID = "reliability: model"
+
+
+def plot_reliability_diagram(probs, y, n_bins=15, ax=None, label=None, color=None):
+    """Reliability diagram (Guo et al. 2017): accuracy against confidence, bin by bin.
+
+    The confidences (top probabilities) are cut into ``n_bins`` equal-width bins
+    over [0, 1] by :func:`regcourse.experiments.calibration_bins`; each non-empty
+    bin is a marker at (mean confidence, accuracy). A calibrated model lies on the
+    dotted diagonal; below it a model is over-confident, above it under-confident.
+    The legend gives the expected calibration error,
+    ECE = sum_b (n_b / N) |acc_b - conf_b|, e.g. "dropout (ECE = 0.031)".
+
+    ``probs`` is (N, C) probabilities (rows sum to 1), ``y`` the N integer labels
+    (NumPy arrays or torch tensors). To compare models, call it again with the same
+    ``ax`` and another ``label``: the diagonal is drawn once and each model gets the
+    next colour of the palette unless ``color`` is given. Returns the Axes.
+    """
+    from matplotlib.colors import is_color_like
+
+    from regcourse.experiments import calibration_bins
+
+    bins = calibration_bins(probs, y, n_bins)  # checks probs, y and n_bins
+    if color is not None and not is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour, e.g. '#009E73' or 'k', got {color!r}")
+    with plt.rc_context(HOUSE_STYLE):
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.8, 4.4))
+        lines = ax.get_lines()
+        if not any(line.get_gid() == _DIAGONAL_GID for line in lines):
+            ax.plot([0, 1], [0, 1], color="0.3", linestyle=":", linewidth=1.5,
+                    label="perfect calibration", gid=_DIAGONAL_GID)
+            ax.text(0.97, 0.03, "below the diagonal: over-confident", transform=ax.transAxes,
+                    ha="right", va="bottom", fontsize=9, color="0.3")
+        if color is None:
+            n_curves = sum(line.get_gid() == _CURVE_GID for line in lines)
+            color = OTHER_COLORS[n_curves % len(OTHER_COLORS)]
+        ece = f"ECE = {bins.ece:.3f}"
+        filled = bins.count > 0
+        ax.plot(bins.confidence[filled], bins.accuracy[filled], marker="o", color=color,
+                label=f"{label} ({ece})" if label is not None else ece, gid=_CURVE_GID)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        _decorate(ax, f"Reliability diagram ({n_bins} bins)",
+                  "confidence (mean top probability in the bin)", "accuracy in the bin")
+    return ax
+
+
+__all__ += ["plot_reliability_diagram"]

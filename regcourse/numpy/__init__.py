@@ -10,6 +10,7 @@ from regcourse.numpy.core import (
 )
 from regcourse.numpy.conv import Conv1d, Conv2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 from regcourse.numpy.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
+from regcourse.numpy.noise import GaussianNoise
 from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
 from regcourse.numpy.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
@@ -24,6 +25,7 @@ __all__ = [
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
     "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed", "MaxNorm",
+    "GaussianNoise",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",
 ]

@@ -24,13 +24,18 @@ class CrossEntropyLoss(Module):
     """Softmax cross-entropy on logits, averaged over the batch.
 
     With p = softmax(z) and target distribution q (one-hot, or with label
-    smoothing eps: q = (1 - eps) onehot + eps / C),
+    smoothing eps: q = (1 - eps) onehot + eps / C, torch's convention),
 
         loss = -(1/N) sum_n sum_c q_nc log p_nc,     d loss / d z = (p - q) / N.
+
+    ``label_smoothing`` eps must lie in [0, 1): eps = 1 makes every target the
+    uniform distribution, so the loss would ignore the labels.
     """
 
     def __init__(self, label_smoothing: float = 0.0):
-        self.label_smoothing = in_unit_interval("label_smoothing", label_smoothing)
+        self.label_smoothing = in_unit_interval(
+            "label_smoothing", label_smoothing, include_one=False
+        )
         self._cache = None
 
     def forward(self, logits, target):

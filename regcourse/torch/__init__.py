@@ -8,6 +8,7 @@ inputs, so models run on the CPU, on CUDA, or on the ``meta`` device.
 from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, Unflatten, mlp
 from regcourse.torch.conv import Conv1d, Conv2d, GlobalAvgPool, MaxPool1d, MaxPool2d
 from regcourse.torch.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
+from regcourse.torch.noise import GaussianNoise
 from regcourse.torch.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.torch.device import default_device
 from regcourse.torch.losses import CrossEntropyLoss, MSELoss
@@ -21,5 +22,6 @@ __all__ = [
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
     "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate",
     "EarlyStopping", "default_device", "MaxNorm",
+    "GaussianNoise",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
 ]

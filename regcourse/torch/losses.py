@@ -16,18 +16,29 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
 
 class CrossEntropyLoss(nn.Module):
     """Softmax cross-entropy on logits: -(1/N) sum_n sum_c q_nc log p_nc,
-    q = (1 - eps) onehot + eps / C with ``label_smoothing`` eps."""
+    q = (1 - eps) onehot + eps / C with ``label_smoothing`` eps in [0, 1)
+    (eps = 1 would make every target uniform and ignore the labels)."""
 
     def __init__(self, label_smoothing: float = 0.0):
         super().__init__()
-        self.label_smoothing = in_unit_interval("label_smoothing", label_smoothing)
+        self.label_smoothing = in_unit_interval(
+            "label_smoothing", label_smoothing, include_one=False
+        )
 
     def forward(self, logits, target):
         if logits.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss expects logits of shape (batch, classes), got {tuple(logits.shape)}")
+            raise ValueError(
+                "CrossEntropyLoss expects logits of shape (batch, classes), "
+                f"got {tuple(logits.shape)}"
+            )
         n, n_classes = logits.shape
         if tuple(target.shape) != (n,):
-            raise ValueError(f"target must have shape ({n},) to match logits {tuple(logits.shape)}, got {tuple(target.shape)}")
+            raise ValueError(
+                f"target must have shape ({n},) to match logits {tuple(logits.shape)}, "
+                f"got {tuple(target.shape)}"
+            )
+        if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
+            raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
         if n == 0:
             raise ValueError("CrossEntropyLoss got an empty batch")
         log_p = log_softmax(logits)
