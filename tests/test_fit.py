@@ -195,3 +195,158 @@ def test_progress_goes_to_stderr_only(blobs, capsys):
     np_run(train, val, epochs=2, progress=True)
     captured = capsys.readouterr()
     assert captured.out == "" and "epoch 2/2" in captured.err
+
+
+# --- transform and mixup ---------------------------------------------------------
+
+
+def jitter(X, rng):
+    """A test transform: add N(0, 0.1^2) noise, drawn from fit's rng, converted like X."""
+    noise = 0.1 * rng.standard_normal(tuple(X.shape))
+    if torch.is_tensor(X):
+        noise = torch.as_tensor(noise, dtype=X.dtype, device=X.device)
+    return X + noise
+
+
+def twin_runs(train, val, options, epochs=6, seed=3):
+    """The NumPy and the float64 torch fit from the same weights, with the same options."""
+    rnp.manual_seed(0)
+    np_model = rnp.mlp([4, 16, 3])
+    t_model = rt.load_numpy_state(rt.mlp([4, 16, 3], dtype=torch.float64), np_model.state_dict())
+    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(),
+                   rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9),
+                   train, val, epochs, 32, seed=seed, **options(rnp))
+    h_t = rt.fit(t_model, rt.CrossEntropyLoss(),
+                 rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9),
+                 train, val, epochs, 32, seed=seed, **options(rt))
+    return (np_model, h_np), (t_model, h_t)
+
+
+TWIN_OPTIONS = {
+    "transform": lambda side: dict(transform=jitter),
+    "mixup": lambda side: dict(mixup=rnp.Mixup(0.4)),
+    "both": lambda side: dict(transform=jitter, mixup=rnp.Mixup(1.0)),
+    "all": lambda side: dict(transform=jitter, mixup=rnp.Mixup(0.2), penalty=HalfSquaredNorm(1e-2),
+                             constraint=side.MaxNorm(2.0), early_stopping=EarlyStopping(2)),
+}
+
+
+@pytest.mark.parametrize("options", TWIN_OPTIONS.values(), ids=TWIN_OPTIONS.keys())
+def test_numpy_and_torch_fit_agree_with_transform_and_mixup(blobs, options):
+    train, val = blobs
+    (np_model, h_np), (t_model, h_t) = twin_runs(train, val, options)
+    assert h_np.epochs == h_t.epochs and h_np.best_epoch == h_t.best_epoch
+    np.testing.assert_allclose(h_np.train_loss, h_t.train_loss, rtol=1e-8)
+    np.testing.assert_allclose(h_np.val_loss, h_t.val_loss, rtol=1e-8)
+    np.testing.assert_allclose(h_np.val_acc, h_t.val_acc)
+    for name, value in np_model.state_dict().items():
+        np.testing.assert_allclose(value, t_model.state_dict()[name].numpy(), rtol=1e-8,
+                                   atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_transform_and_mixup_runs_are_repeatable_and_change_with_the_seed(blobs, side):
+    train, val = blobs
+
+    def run(seed):
+        (side.manual_seed if side is rnp else torch.manual_seed)(0)
+        model = side.mlp([4, 16, 3])
+        opt = side.SGD(model.parameters(), lr=0.05)
+        return side.fit(model, side.CrossEntropyLoss(), opt, train, val, 3, 32, seed=seed,
+                        transform=jitter, mixup=side.Mixup(0.5)).train_loss
+
+    assert run(1) == run(1) and run(1) != run(2)
+
+
+def test_identity_transform_changes_nothing(blobs):
+    """transform draws nothing by itself: with an identity transform the run is today's run."""
+    train, val = blobs
+    _, plain = np_run(train, val, epochs=3)
+    _, same = np_run(train, val, epochs=3, transform=lambda X, rng: X)
+    assert plain.train_loss == same.train_loss and plain.val_loss == same.val_loss
+
+
+def test_transform_applies_to_training_batches_only(blobs):
+    train, val = blobs
+    seen = []
+
+    def spy(X, rng):
+        seen.append(len(X))
+        return X
+
+    np_run(train, val, epochs=2, transform=spy)
+    assert seen == [32] * 5 * 2  # 160 samples in batches of 32, two epochs; no evaluation
+
+
+def test_numpy_mixup_gradient_matches_central_differences():
+    from regcourse.numpy.train import mixup_backward
+
+    rnp.manual_seed(0)
+    model = rnp.mlp([4, 5, 3])
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    loss_fn, mixup = rnp.CrossEntropyLoss(), rnp.Mixup(0.7)
+    lam, pi = mixup.draw(6, np.random.default_rng(5))
+    assert 0 < lam < 1 and sorted(pi) == list(range(6))
+
+    def mixed_loss():
+        z = model(lam * x + (1 - lam) * x[pi])
+        return lam * loss_fn(z, y) + (1 - lam) * loss_fn(z, y[pi])
+
+    model.zero_grad()
+    mixup_backward(model, loss_fn, mixup, x, y, np.random.default_rng(5))  # the same lam, pi
+    for name, p in model.named_parameters():
+        numeric = rnp.numerical_gradient(mixed_loss, p.data)
+        assert rnp.relative_error(p.grad, numeric) < 1e-7, name
+
+
+def test_torch_transform_and_mixup_run_on_the_meta_device():
+    """The meta device has no data: a tensor made on the CPU by accident fails loudly."""
+    from regcourse.torch.train import train_one_epoch
+
+    model = rt.mlp([4, 8, 3]).to("meta")
+    X = torch.empty(20, 4, device="meta")
+    y = torch.zeros(20, dtype=torch.long, device="meta")
+    train_one_epoch(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1), X, y, 8,
+                    np.random.default_rng(0), transform=jitter, mixup=rt.Mixup(0.2))
+    assert all(p.device.type == "meta" for p in model.parameters())
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_transform_must_keep_the_shape(blobs, side):
+    train, val = blobs
+    model = side.mlp([4, 3])
+    opt = side.SGD(model.parameters(), lr=0.1)
+    loss = side.CrossEntropyLoss()
+    with pytest.raises(ValueError, match=r"transform must keep the shape.*\(32, 4\).*\(32, 3\)"):
+        side.fit(model, loss, opt, train, val, 1, 32, transform=lambda X, rng: X[:, :3])
+    with pytest.raises(ValueError, match="transform must return an array or tensor, got NoneType"):
+        side.fit(model, loss, opt, train, val, 1, 32, transform=lambda X, rng: None)
+    with pytest.raises(ValueError, match="transform must be a function"):
+        side.fit(model, loss, opt, train, val, 1, 32, transform="flip")
+
+
+@pytest.mark.parametrize("alpha", [0, -1, 0.0, float("nan"), float("inf"), True, "1"])
+def test_mixup_needs_a_positive_alpha(alpha):
+    with pytest.raises(ValueError, match="Mixup alpha must be a finite number > 0"):
+        rnp.Mixup(alpha)
+
+
+@pytest.mark.parametrize("loss_fn", [rnp.MSELoss(), rt.MSELoss(), torch.nn.MSELoss()],
+                         ids=["numpy", "torch", "torch.nn"])
+def test_mixup_rejects_a_regression_loss(loss_fn):
+    side = rnp if isinstance(loss_fn, rnp.MSELoss) else rt
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    y = X[:, :1] * 2.0
+    model = side.mlp([2, 1])
+    with pytest.raises(ValueError, match="mixup .* does not apply to a regression loss"):
+        side.fit(model, loss_fn, side.SGD(model.parameters(), lr=0.1), (X, y), (X, y), 1, 5,
+                 mixup=side.Mixup(0.2))
+
+
+def test_mixup_must_be_a_mixup(blobs):
+    train, val = blobs
+    model = rnp.mlp([4, 3])
+    with pytest.raises(ValueError, match=r"mixup must be a Mixup\(alpha\) or None, got float"):
+        rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.1), train, val,
+                1, 32, mixup=0.2)

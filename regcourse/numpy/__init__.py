@@ -18,13 +18,14 @@ from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, Optimizers, Proxi
 from regcourse.numpy.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
 from regcourse.numpy.random import manual_seed
 from regcourse.numpy.train import accuracy, evaluate, fit, predict
-from regcourse.training import EarlyStopping
+from regcourse.training import EarlyStopping, Mixup, load_checkpoint, save_checkpoint
 
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
     "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed", "MaxNorm",
+    "Mixup", "save_checkpoint", "load_checkpoint",
     "GaussianNoise",
     "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",

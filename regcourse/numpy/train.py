@@ -8,7 +8,10 @@ from regcourse.history import History
 from regcourse.numpy.core import DTYPE, Module
 from regcourse.numpy.losses import CrossEntropyLoss
 from regcourse.numpy.random import manual_seed
-from regcourse.training import check_fit_arguments, is_penalized, minibatches, report_progress
+from regcourse.training import (
+    check_fit_arguments, check_transformed, finish_early_stopping, is_classification,
+    is_penalized, minibatches, report_progress,
+)
 
 
 def predict(model: Module, X) -> np.ndarray:
@@ -26,7 +29,7 @@ def accuracy(logits: np.ndarray, y) -> float:
 
 
 def evaluate(model: Module, loss_fn, X, y) -> tuple[float, float]:
-    """(loss, accuracy) of the model on (X, y) in evaluation mode; accuracy is nan for regression."""
+    """(loss, accuracy) of the model on (X, y) in evaluation mode; nan accuracy for regression."""
     out = predict(model, X)
     loss = loss_fn(out, y)
     acc = accuracy(out, y) if isinstance(loss_fn, CrossEntropyLoss) else float("nan")
@@ -38,14 +41,46 @@ def penalized_parameters(model: Module):
     return [p for name, p in model.named_parameters() if is_penalized(name, p.shape)]
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None, constraint=None):
-    """One pass over (X, y) in random mini-batches: forward, backward, (penalty), step."""
+def transformed(transform, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``transform(x, rng)`` as a float64 array, checked to keep the shape of ``x``."""
+    return np.asarray(check_transformed(x, transform(x, rng)), dtype=DTYPE)
+
+
+def mixup_backward(model: Module, loss_fn, mixup, x, y, rng: np.random.Generator) -> None:
+    """Forward and backward of the mixup loss on one batch (see ``regcourse.training.Mixup``).
+
+    With x~ = lam x + (1 - lam) x[pi] and z = f(x~), the loss
+    lam L(z, y) + (1 - lam) L(z, y[pi]) has the gradient
+
+        d loss / d z = lam dL(z, y)/dz + (1 - lam) dL(z, y[pi])/dz,
+
+    two calls of the loss's own backward, which we send back through the model.
+    """
+    lam, pi = mixup.draw(len(x), rng)
+    z = model(lam * x + (1 - lam) * x[pi])
+    loss_fn(z, y)
+    dz = lam * loss_fn.backward()
+    loss_fn(z, y[pi])
+    dz += (1 - lam) * loss_fn.backward()
+    model.backward(dz)
+
+
+def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None,
+                    constraint=None, transform=None, mixup=None):
+    """One pass over (X, y) in random mini-batches: forward, backward, (penalty), step.
+
+    ``transform`` and ``mixup`` (see ``fit``) change the inputs and the loss of each batch.
+    """
     model.train()
     weights = penalized_parameters(model)
     for batch in minibatches(len(X), batch_size, rng):
+        x = X[batch] if transform is None else transformed(transform, X[batch], rng)
         optimizer.zero_grad()
-        loss_fn(model(X[batch]), y[batch])
-        model.backward(loss_fn.backward())
+        if mixup is None:
+            loss_fn(model(x), y[batch])
+            model.backward(loss_fn.backward())
+        else:
+            mixup_backward(model, loss_fn, mixup, x, y[batch], rng)
         if penalty is not None:
             for w in weights:
                 w.grad += penalty.grad(w.data)
@@ -55,19 +90,36 @@ def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=No
                 w.data[...] = constraint.project(w.data)
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None, early_stopping=None, seed=0, progress=False, constraint=None) -> History:
+def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
+        early_stopping=None, seed=0, progress=False, constraint=None, transform=None,
+        mixup=None) -> History:
     """Train ``model`` on ``train = (X, y)`` and record metrics on it and on ``val`` every epoch.
 
-    - ``seed`` fixes the order of the mini-batches (and any randomness inside the
-      model during training, such as dropout masks);
+    - ``seed`` seeds the generator ``rng = np.random.default_rng(seed)`` that
+      orders the mini-batches and draws for ``transform`` and ``mixup``, and
+      the model's own randomness during training (dropout masks);
     - ``penalty`` (an object with ``grad(w)``) adds its gradient to every weight
-      matrix, not to biases;
+      matrix, not to biases; ``constraint`` (an object with ``project(w)``)
+      projects every weight matrix after each step;
     - ``early_stopping`` (a ``regcourse.training.EarlyStopping``) ends training
-      when validation loss stops improving, and may restore the best weights.
+      when validation loss stops improving, and may restore the best weights;
+      then ``history.best_epoch`` is its best epoch and ``history.restored_epoch``
+      the epoch whose weights the model holds (None: the last epoch's);
+    - ``transform(X_batch, rng) -> X_batch`` changes the inputs of every
+      training mini-batch (data augmentation); it gets a copy of the batch and
+      ``rng``, and must return an array of the same shape. The metrics at the
+      end of each epoch use the data as given;
+    - ``mixup`` (a ``regcourse.training.Mixup``) trains on mixed pairs of
+      examples (after ``transform``); classification with integer labels only.
+
+    Each mini-batch draws from ``rng`` in the same order as ``regcourse.torch.fit``:
+    the epoch's permutation, then ``transform``, then mixup's lam and pi.
+    Without ``transform`` and ``mixup`` nothing but the permutation is drawn.
 
     Returns a ``History``; the model is left in evaluation mode.
     """
-    check_fit_arguments(train, val, epochs, batch_size)
+    check_fit_arguments(train, val, epochs, batch_size, transform, mixup,
+                        is_classification(loss_fn))
     X, y = np.asarray(train[0], dtype=DTYPE), np.asarray(train[1])
     X_val, y_val = np.asarray(val[0], dtype=DTYPE), np.asarray(val[1])
     rng = np.random.default_rng(seed)
@@ -76,7 +128,8 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint)
+        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint,
+                        transform, mixup)
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)
@@ -86,6 +139,6 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
             history.stopped_early = True
             break
     if early_stopping is not None:
-        early_stopping.restore(model.load_state_dict)
+        finish_early_stopping(early_stopping, history, model.load_state_dict)
     model.eval()
     return history
