@@ -51,9 +51,11 @@ def test_models_have_the_papers_shapes():
 def test_the_chapters_recipes_are_registered_baseline_first():
     names = [recipe.name for recipe in bm.registered()]
     assert names[0] == bm.BASELINE
-    for name in ("L2 penalty", "L1 penalty", "dropout", "batch norm", "CNN (parameter sharing)"):
+    for name in ("L2 penalty", "L1 penalty", "dropout", "batch norm", "CNN (parameter sharing)",
+                 "early stopping", "input noise", "hidden-unit noise",
+                 "augmentation (shift + scale)", "label smoothing", "mixup"):
         assert name in names
-    assert bm.get_recipe("dropout").grid == (0.1, 0.2, 0.3, 0.5)
+    assert bm.get_recipe("dropout").grid == (0.1, 0.2, 0.3)
     with pytest.raises(ValueError, match="no recipe named"):
         bm.get_recipe("magic")
 
@@ -77,6 +79,37 @@ def test_recipe_rejects_bad_definitions(kwargs, word):
 def test_recipe_describes_its_setting():
     assert bm.get_recipe("L2 penalty").describe(0.003) == "λ\u00a0=\u00a00.003"  # no-break
     assert bm.get_recipe(bm.BASELINE).describe(None) == ""
+
+
+def test_task_fit_without_curves_gives_fits_weights():
+    import regcourse.torch as rt
+
+    torch.manual_seed(0)
+    lean = bm.baseline_mlp(dropout=0.2)
+    assert TINY.fit(lean, seed=3) is None
+    torch.manual_seed(0)
+    full = bm.baseline_mlp(dropout=0.2)
+    splits = TINY.splits(3)
+    rt.fit(full, rt.CrossEntropyLoss(), rt.Adam(full.parameters(), lr=TINY.lr), splits.train,
+           splits.val, epochs=TINY.epochs, batch_size=TINY.batch_size, seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(lean.parameters(), full.parameters()))
+    assert not lean.training
+
+
+def test_task_fit_with_early_stopping_returns_the_history():
+    from regcourse.training import EarlyStopping
+
+    torch.manual_seed(0)
+    history = TINY.fit(bm.baseline_mlp(), seed=0, early_stopping=EarlyStopping(patience=1))
+    assert history is not None and history.epochs >= 1
+
+
+@pytest.mark.parametrize("name", ["early stopping", "input noise", "hidden-unit noise",
+                                  "augmentation (shift + scale)", "label smoothing", "mixup"])
+def test_the_training_procedure_recipes_train(name):
+    recipe = bm.get_recipe(name)
+    result = bm.score(recipe, recipe.grid[0], TINY)
+    assert result["test_acc"].shape == (2,) and np.all(result["test_acc"] > 0.05)
 
 
 def test_a_recipe_run_is_repeatable():
