@@ -330,7 +330,7 @@ def plot_scoreboard(board, title=None):
         raise ValueError("the scoreboard has no recipes to plot")
     rows = np.arange(len(names))[::-1]  # the baseline at the top
     with plt.rc_context(HOUSE_STYLE):
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 1.6 + 0.75 * len(names)))
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 2.0 + 0.55 * len(names)))
         for row, name in zip(rows, names):
             result = board.results[name]
             (train, train_sd), (test, test_sd) = (mean_std(100 * result[key])
