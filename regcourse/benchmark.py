@@ -88,7 +88,9 @@ class StandardTask:
         for name in ("seeds", "tuning_seeds"):
             seeds = getattr(self, name)
             if len(seeds) < 1 or any(not isinstance(s, int) or s < 0 for s in seeds):
-                raise ValueError(f"{name} must be a non-empty tuple of integers >= 0, got {seeds!r}")
+                raise ValueError(
+                    f"{name} must be a non-empty tuple of integers >= 0, got {seeds!r}"
+                )
         if set(self.seeds) & set(self.tuning_seeds):
             raise ValueError(
                 f"seeds and tuning_seeds must not overlap (a setting chosen on a seed would "
@@ -224,7 +226,9 @@ class Recipe:
             raise ValueError(f"train must be a function (task, setting, seed) -> model, "
                              f"got {type(self.train).__name__}")
         if len(self.grid) == 0:
-            raise ValueError(f"recipe {self.name!r}: grid is empty; use (None,) for nothing to tune")
+            raise ValueError(
+                f"recipe {self.name!r}: grid is empty; use (None,) for nothing to tune"
+            )
 
     def describe(self, setting) -> str:
         """The setting in words, e.g. "λ = 0.003"; empty when there is nothing to tune."""
