@@ -57,6 +57,8 @@ __all__ = [
     "PairedDifference",
     "Table",
     "summary_table",
+    "claims_table",
+    "CLAIMS_HEADER",
     "copy_to_torch",
 ]
 
@@ -411,9 +413,17 @@ class Table:
     spaces around ``±`` (in cells written by hand, ``" ± "`` gets them here).
     """
 
-    def __init__(self, header: list[str], rows: list[list[str]], stats: dict | None = None):
+    def __init__(self, header: list[str], rows: list[list[str]], stats: dict | None = None,
+                 align: str | None = None):
         self.stats = stats if stats is not None else {}
         self.header = [str(cell) for cell in header]
+        # one letter per column, "l" (text) or "r" (numbers); default: "l" then "r"s
+        self.align = align if align is not None else "l" + "r" * (len(self.header) - 1)
+        if len(self.align) != len(self.header) or set(self.align) - {"l", "r"}:
+            raise ValueError(
+                f"align must give one of 'l' or 'r' per column ({len(self.header)}), "
+                f"got {align!r}"
+            )
         self.rows = [[str(cell) for cell in row] for row in rows]
         for row in self.rows:
             if len(row) != len(self.header):
@@ -427,9 +437,9 @@ class Table:
         widths = [max(len(row[i]) for row in all_rows) for i in range(len(self.header))]
 
         def line(row):
-            first = row[0].ljust(widths[0])
-            others = [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
-            return "  ".join([first] + others).rstrip()
+            padded = [cell.ljust(width) if a == "l" else cell.rjust(width)
+                      for a, cell, width in zip(self.align, row, widths)]
+            return "  ".join(padded).rstrip()
 
         rule = "  ".join("-" * width for width in widths)
         return "\n".join([line(self.header), rule] + [line(row) for row in self.rows])
@@ -440,8 +450,8 @@ class Table:
     def _repr_html_(self) -> str:
         def cells(row, tag):
             out = []
-            for i, cell in enumerate(row):
-                align = "left" if i == 0 else "right"
+            for letter, cell in zip(self.align, row):
+                align = "left" if letter == "l" else "right"
                 style = f"padding: 0.25em 0.9em; text-align: {align}; white-space: normal"
                 text = html.escape(cell.replace(" ± ", _PLUS_MINUS)).replace(NBSP, "&nbsp;")
                 out.append(f'<{tag} style="{style}">{text}</{tag}>')
@@ -449,8 +459,41 @@ class Table:
 
         head = f"<thead><tr>{cells(self.header, 'th')}</tr></thead>"
         body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self.rows)
-        style = "border-collapse: collapse; max-width: 100%"
-        return f'<table style="{style}">{head}<tbody>{body}</tbody></table>'
+        table = f'<table style="border-collapse: collapse">{head}<tbody>{body}</tbody></table>'
+        # A table too wide for the column scrolls inside its own box, not the page.
+        return f'<div class="regcourse-table" style="overflow-x: auto">{table}</div>'
+
+    def _repr_markdown_(self) -> str:
+        """The table as Markdown: what the PDF shows (the web page uses the HTML)."""
+
+        def line(row):
+            escaped = [cell.replace("|", "\\|").replace(" ± ", _PLUS_MINUS) for cell in row]
+            return "| " + " | ".join(escaped) + " |"
+
+        rule = "|" + "|".join(":---" if a == "l" else "---:" for a in self.align) + "|"
+        return "\n".join([line(self.header), rule] + [line(row) for row in self.rows])
+
+
+#: The columns of every "Claims checked" table in the book.
+CLAIMS_HEADER = ["Claim", "Measured here (mean ± std over seeds)", "Verdict"]
+
+
+def claims_table(claims) -> Table:
+    """The "Claims checked" table that closes each chapter: one format for the book.
+
+    ``claims`` is a list of ``(claim, measured, verdict)`` triples of text:
+    what the literature or folklore says, what this chapter's runs measured,
+    and the verdict ("true", "false", "only with wrong labels here", ...). The
+    chapter asserts each verdict in code next to the table; this function only
+    lays it out.
+    """
+    rows = [list(claim) for claim in claims]
+    if not rows:
+        raise ValueError("claims is empty: give a list of (claim, measured, verdict) triples")
+    for row in rows:
+        if len(row) != 3:
+            raise ValueError(f"each claim must be (claim, measured, verdict), got {row!r}")
+    return Table(CLAIMS_HEADER, rows, align="lll")
 
 
 def summary_table(rows: dict, fmt: str = "{:.3f}", row_title: str = "") -> Table:

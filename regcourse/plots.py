@@ -6,9 +6,18 @@ them shaded. :func:`plot_gap` draws it for one configuration and
 :func:`plot_gap_comparison` puts configurations side by side (say, without and
 with dropout) on the same y-axis, so the gaps can be compared by eye.
 
-Colours are fixed across the book: training is always blue
-(:data:`TRAIN_COLOR`), validation always vermillion (:data:`VAL_COLOR`), from
-the colour-blind-safe Okabe-Ito palette.
+House style (what every figure of the book follows):
+
+- **Size.** A figure is at most :data:`FIGURE_WIDTH` inches wide (7.5 in, about
+  the text column), with at most two panels per row (:func:`figure_size`), and no
+  text smaller than 9 pt. The book shows figures as SVG at their natural size, so
+  9 pt stays at least 12 px on a 1366-px screen; the PDF uses a 150-dpi PNG.
+- **Colour = meaning**, the same in every chapter, from the colour-blind-safe
+  Okabe-Ito palette and Paul Tol's muted palette (:data:`COLORS`, :func:`color`):
+  training is always blue (:data:`TRAIN_COLOR`), held-out data (validation or
+  test) always vermillion (:data:`VAL_COLOR`), an unregularized model ("plain",
+  "baseline", "none") always dark grey, and each regularizer has its own colour
+  (L2 green, dropout sky blue, batch norm wine, layer norm teal, ...).
 
 Every function takes an optional ``ax`` (or creates its own figure) and
 returns what it drew on; none calls ``plt.show()``, the chapter does.
@@ -28,6 +37,10 @@ from matplotlib.ticker import MaxNLocator
 from regcourse.experiments import mean_std, stack
 
 __all__ = [
+    "FIGURE_WIDTH",
+    "COLORS",
+    "color",
+    "figure_size",
     "TRAIN_COLOR",
     "VAL_COLOR",
     "GAP_COLOR",
@@ -45,20 +58,93 @@ __all__ = [
 TRAIN_COLOR = "#0072B2"  # blue
 VAL_COLOR = "#D55E00"  # vermillion
 GAP_COLOR = "0.65"  # grey, for the hatched generalization gap
+PLAIN_COLOR = "#4D4D4D"  # dark grey: the model without the regularizer
 #: Colours for any other curves, in order (Okabe-Ito, without blue and vermillion).
 OTHER_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 PALETTE = [TRAIN_COLOR, VAL_COLOR] + OTHER_COLORS
 
+#: One colour per meaning, the same in every chapter (look up with :func:`color`).
+COLORS = {
+    # data
+    "train": TRAIN_COLOR,
+    "validation": VAL_COLOR,
+    "test": VAL_COLOR,
+    # the reference model, without the technique
+    "plain": PLAIN_COLOR,
+    "baseline": PLAIN_COLOR,
+    "none": PLAIN_COLOR,
+    # penalties
+    "l2": "#009E73",  # bluish green
+    "weight decay": "#009E73",
+    "l1": "#CC79A7",  # reddish purple
+    "elastic net": "#E69F00",  # orange
+    # noise and normalization
+    "dropout": "#56B4E9",  # sky blue
+    "batch norm": "#882255",  # wine
+    "layer norm": "#44AA99",  # teal
+    "noise": "#AA4499",  # purple
+    # architecture, procedure, data, targets
+    "cnn": "#332288",  # indigo
+    "early stopping": "#999933",  # olive
+    "augmentation": "#117733",  # dark green
+    "label smoothing": "#DDCC77",  # sand
+    "mixup": "#E69F00",  # orange (never shown next to elastic net)
+    "ensemble": "#000000",  # black
+}
+
+#: The widest figure, in inches: about the book's text column.
+FIGURE_WIDTH = 7.5
+#: Height of one row of panels, in inches.
+ROW_HEIGHT = 3.4
+
+
+def color(meaning: str) -> str:
+    """The house colour of a meaning, e.g. ``color("dropout")`` (case-insensitive).
+
+    Meanings: the keys of :data:`COLORS` ("train", "validation", "plain", "l2",
+    "dropout", "batch norm", ...).
+    """
+    key = str(meaning).strip().lower()
+    if key not in COLORS:
+        raise ValueError(f"no house colour for {meaning!r}; known meanings: {', '.join(COLORS)}")
+    return COLORS[key]
+
+
+def figure_size(ncols: int = 1, nrows: int = 1, row_height: float = ROW_HEIGHT):
+    """``figsize`` for a grid of panels that stays legible in the text column.
+
+    One panel is 6 in wide; two panels share :data:`FIGURE_WIDTH`. More than two
+    panels per row would shrink the text below 9 px on screen, so they are
+    refused: use more rows instead.
+    """
+    for name, value in (("ncols", ncols), ("nrows", nrows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if ncols > 2:
+        raise ValueError(
+            f"ncols={ncols}: at most 2 panels per row keep the text legible; "
+            f"use nrows={math.ceil(ncols / 2) * nrows}, ncols=2"
+        )
+    if not row_height > 0:
+        raise ValueError(f"row_height must be > 0 inches, got {row_height!r}")
+    width = 6.0 if ncols == 1 else FIGURE_WIDTH
+    return (width, row_height * nrows)
+
+
 #: The matplotlib settings (rcParams) of the house style.
 HOUSE_STYLE = {
     "figure.dpi": 100,
-    "figure.figsize": (6.4, 4.0),
+    "figure.figsize": (6.0, ROW_HEIGHT),
+    "savefig.dpi": 150,  # the PNG the PDF uses
+    "svg.hashsalt": "regcourse",  # the same figure gives the same SVG
+    "svg.fonttype": "path",
     "figure.constrained_layout.use": True,
     "savefig.bbox": "tight",
     "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
     "legend.fontsize": 9,
+    "figure.titlesize": 12,
     "legend.frameon": False,
     "xtick.labelsize": 10,
     "ytick.labelsize": 10,
@@ -77,8 +163,26 @@ _DEFAULT_YLABELS = {"loss": "cross-entropy loss", "acc": "accuracy"}
 
 
 def set_style() -> None:
-    """Apply the house style to every figure made from now on (``plt.rcParams``)."""
+    """Apply the house style to every figure made from now on (``plt.rcParams``).
+
+    In a notebook, figures are also shown as SVG (sharp at any zoom, used by the
+    web book) with a 150-dpi PNG beside it (used by the PDF).
+    """
     plt.rcParams.update(HOUSE_STYLE)
+    _show_svg_and_png()
+
+
+def _show_svg_and_png() -> None:
+    """Make IPython's inline backend emit each figure as SVG and PNG (no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing is displayed inline
+        return
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg", "png", dpi=HOUSE_STYLE["savefig.dpi"])
 
 
 def _decorate(ax, title, xlabel, ylabel) -> None:
@@ -178,9 +282,13 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
     names = list(groups)
     with plt.rc_context(HOUSE_STYLE):
         if axes is None:
-            fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4),
+            ncols = min(2, len(names))
+            nrows = math.ceil(len(names) / ncols)
+            fig, grid = plt.subplots(nrows, ncols, figsize=figure_size(ncols, nrows),
                                      sharey=sharey, squeeze=False)
-            axes = axes[0]
+            for ax in grid.flat[len(names):]:
+                ax.set_visible(False)
+            axes = grid.flat[:len(names)]
         else:
             axes = np.ravel(np.asarray(axes, dtype=object))
             if len(axes) != len(names):
@@ -265,7 +373,7 @@ def plot_digit_grid(images, titles=None, ncols=10, title=None):
     ncols = min(ncols, n_images)
     nrows = math.ceil(n_images / ncols)
     with plt.rc_context(HOUSE_STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(1.0 * ncols, 1.15 * nrows + 0.4),
+        fig, axes = plt.subplots(nrows, ncols, figsize=(0.72 * ncols, 0.9 * nrows + 0.4),
                                  squeeze=False)
         for i, ax in enumerate(axes.flat):
             ax.axis("off")
@@ -309,7 +417,7 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
             ax.invert_xaxis()
         _decorate(ax, title, xlabel, ylabel)
         if feature_names is not None and coefs.shape[1] > 10:
-            ax.legend(frameon=False, fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+            ax.legend(frameon=False, fontsize=9, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return ax
 
 

@@ -12,11 +12,13 @@ import pytest
 from scipy import stats
 
 from regcourse.experiments import (
+    CLAIMS_HEADER,
     NBSP,
     PairedDifference,
     SweepResult,
     Table,
     best_metric,
+    claims_table,
     copy_to_torch,
     epochs_until,
     final_metric,
@@ -124,7 +126,8 @@ def test_summary_table_text_and_html():
     assert "—" in text  # missing train acc for the second row
     assert len({len(line) for line in text.splitlines()[:2]}) == 1  # header as wide as rule
     html = table._repr_html_()
-    assert html.startswith("<table") and "±" in html and ">val acc</th>" in html
+    assert html.startswith('<div class="regcourse-table" style="overflow-x: auto"><table')
+    assert "±" in html and ">val acc</th>" in html and "nowrap" not in html
     assert "padding" in html
     assert table.stats["dropout 0.5"]["val acc"] == pytest.approx((0.94, 0.01))
     assert repr(table) == text
@@ -152,7 +155,7 @@ def test_table_html_wraps_within_the_page_and_keeps_every_cell():
     )
     html = table._repr_html_()
     assert "nowrap" not in html
-    assert "white-space: normal" in html and "max-width: 100%" in html
+    assert "white-space: normal" in html and "overflow-x: auto" in html
     assert html.count("<th ") == 3 and html.count("<td ") == 6  # header + 2 rows × 3 cells
     first_cells = re.findall(r"<tr><t[hd] style=\"([^\"]*)\"", html)
     assert len(first_cells) == 3 and all("text-align: left" in s for s in first_cells)
@@ -546,3 +549,28 @@ def test_copy_to_torch_rejects_models_that_do_not_match():
         copy_to_torch(t_model, t_model)
     with pytest.raises(ValueError, match="torch_model must be a torch.nn.Module"):
         copy_to_torch(rnp.mlp([6, 8, 3]), rnp.mlp([6, 8, 3]))
+
+
+def test_table_markdown_is_what_the_pdf_shows():
+    table = Table(["name", "value"], [["a|b", "1 ± 2"]])
+    lines = table._repr_markdown_().splitlines()
+    assert lines[0] == "| name | value |"
+    assert lines[1] == "|:---|---:|"  # text left, numbers right
+    assert lines[2] == f"| a\\|b | 1{PM}2 |"
+
+
+def test_claims_table_is_one_format_left_aligned():
+    table = claims_table([("Dropout helps.", "0.91 ± 0.01 vs 0.90 ± 0.01", "not measurable")])
+    assert table.header == CLAIMS_HEADER and table.align == "lll"
+    assert "text-align: right" not in table._repr_html_()
+    with pytest.raises(ValueError, match="claims is empty"):
+        claims_table([])
+    with pytest.raises(ValueError, match=r"\(claim, measured, verdict\)"):
+        claims_table([("only a claim", "no verdict")])
+
+
+def test_table_align_is_checked():
+    with pytest.raises(ValueError, match="one of 'l' or 'r' per column"):
+        Table(["a", "b"], [["1", "2"]], align="l")
+    with pytest.raises(ValueError, match="one of 'l' or 'r' per column"):
+        Table(["a", "b"], [["1", "2"]], align="lc")
