@@ -1,0 +1,206 @@
+"""Sphinx glue for the book: what Jupyter Book 1.x does not do by itself.
+
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
+
+1. **serves MathJax 3 from the site itself.** The files come from the pinned
+   ``sphinx-mathjax-offline`` package and are copied into ``_static/mathjax/`` of
+   the HTML output when the build finishes (``mathjax_path`` in ``_config.yml``
+   points there). They are deliberately not in a source ``_static/`` folder:
+   Jupyter Book would add every ``.js`` file found there to every page.
+2. **drops sphinx-thebe's scripts.** Jupyter Book always loads sphinx-thebe, which
+   defines ``THEBE_JS_URL`` twice on every page (a console error) and points at a
+   CDN. Thebe is off in this book, so its scripts are removed from every page.
+3. **builds the runnable course**: ``download/regcourse-course.zip`` in the HTML
+   output, with ``requirements.txt``, ``pyproject.toml``, ``regcourse/``, the chapter
+   notebooks and ``HOW_TO_RUN.md``; the intro and every chapter link to it at the top.
+4. **makes a solution's whole header open it.** sphinx-exercise turns the exercise
+   title in "Solution to Exercise 5.2 (...)" into a link, so a click on it jumped to
+   the exercise instead of opening the solution; the link is unwrapped to plain text.
+5. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
+   author-year labels ("Srivastava et al., 2014") sorted by author and year, so the
+   reference list matches the author-year citations in the text.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from pathlib import Path
+
+from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.sorting.author_year_title import SortingStyle as AuthorYearTitleSorting
+from sphinx.util.fileutil import copy_asset
+
+ARCHIVE = "download/regcourse-course.zip"
+#: What the archive holds, relative to the book's source folder.
+ARCHIVE_FILES = ("requirements.txt", "pyproject.toml", "README.md")
+ARCHIVE_FOLDERS = ("regcourse", "chapters")
+SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints", "_build")
+
+HOW_TO_RUN = """\
+# Regularization in Deep Learning: run the course yourself
+
+This archive holds everything the book's chapters need: the `regcourse` package
+(NumPy reference and PyTorch twins), every chapter notebook (without outputs), and the
+exact versions the book was built with (`requirements.txt`). No GPU and no network
+access are needed once the requirements are installed: the data sets are bundled with
+scikit-learn or generated on the spot.
+
+With Python 3.11 or later:
+
+```bash
+python3 -m venv .venv
+. .venv/bin/activate            # on Windows: .venv\\Scripts\\activate
+pip install -r requirements.txt # installs regcourse itself too (editable)
+pip install jupyterlab          # or use VS Code's notebook editor with this .venv
+jupyter lab chapters/05_dropout.ipynb
+```
+
+Run a chapter without a notebook front end, as the book's CI does:
+
+```bash
+pytest chapters/05_dropout.ipynb
+```
+
+Every cell that states a number asserts it, so a chapter that runs to the end has
+checked its own claims on your machine.
+"""
+
+
+# --- 1. MathJax from the site itself ------------------------------------------------------
+
+
+def _mathjax_folder() -> Path:
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "sphinx-mathjax-offline is not installed: pip install -r requirements.txt"
+        )
+    return Path(spec.origin).parent / "static" / "mathjax"
+
+
+def copy_mathjax(app, exception) -> None:
+    """Copy MathJax 3 into ``_static/mathjax/`` of an HTML build."""
+    if exception is None and app.builder.format == "html":
+        copy_asset(str(_mathjax_folder()), str(Path(app.outdir) / "_static" / "mathjax"))
+
+
+# --- 2. No sphinx-thebe scripts -----------------------------------------------------------
+
+
+def _is_thebe_script(script) -> bool:
+    body = getattr(script, "attributes", {}).get("body", "") or ""
+    filename = getattr(script, "filename", None) or str(script)
+    return "THEBE_JS_URL" in body or "sphinx-thebe" in filename
+
+
+def drop_thebe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Remove sphinx-thebe's script tags from a page (thebe is off in this book)."""
+    if "script_files" in context:
+        context["script_files"] = [s for s in context["script_files"] if not _is_thebe_script(s)]
+
+
+# --- 3. The runnable course ---------------------------------------------------------------
+
+
+def _archive_members(source: Path):
+    for name in ARCHIVE_FILES:
+        yield source / name
+    for folder in ARCHIVE_FOLDERS:
+        for path in sorted((source / folder).rglob("*")):
+            if path.is_file() and not any(part in SKIPPED_PARTS for part in path.parts):
+                yield path
+
+
+def write_course_archive(app, exception) -> None:
+    """Zip the package, the notebooks and the requirements into the HTML output."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source = Path(app.srcdir)
+    target = Path(app.outdir) / ARCHIVE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("regcourse-course/HOW_TO_RUN.md", HOW_TO_RUN)
+        for path in _archive_members(source):
+            archive.write(path, "regcourse-course/" + path.relative_to(source).as_posix())
+
+
+def _offers_download(app, docname: str) -> bool:
+    return docname == app.config.root_doc or docname.startswith("chapters/")
+
+
+def add_download_link(app, doctree, docname) -> None:
+    """Put a "run it yourself" line under the title of the intro and of every chapter."""
+    if app.builder.format != "html" or not _offers_download(app, docname):
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    href = "../" * docname.count("/") + ARCHIVE
+    html = (
+        '<p class="regcourse-run"><strong>Run it yourself:</strong> '
+        f'<a class="regcourse-download reference download" href="{href}" download>'
+        "download the runnable course</a> (the <code>regcourse</code> package, every "
+        "chapter notebook and <code>requirements.txt</code>; <code>HOW_TO_RUN.md</code> "
+        "inside says how, in four commands).</p>"
+    )
+    section.insert(1, nodes.raw("", html, format="html"))
+
+
+# --- 4. Solution headers without a link ----------------------------------------------------
+
+
+def unlink_solution_titles(app, doctree, docname) -> None:
+    """Replace the link in each solution's title by its text."""
+    from sphinx_exercise.nodes import solution_node
+
+    for solution in doctree.findall(solution_node):
+        title = solution.children[0] if solution.children else None
+        if not isinstance(title, nodes.title):
+            continue
+        for reference in list(title.findall(nodes.reference)):
+            reference.replace_self(reference.children)
+
+
+# --- 5. Author-year bibliography ----------------------------------------------------------
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """Labels like "Srivastava et al., 2014", "Ba et al., 2016", "Bishop, 1995"."""
+
+    def format_labels(self, sorted_entries):
+        for entry in sorted_entries:
+            yield self.format_label(entry)
+
+    def format_label(self, entry) -> str:
+        persons = entry.persons.get("author") or entry.persons.get("editor") or []
+        year = entry.fields.get("year", "n.d.")
+        if not persons:
+            return f"{entry.fields.get('title', entry.key)[:20]}, {year}"
+        first = " ".join(persons[0].prelast_names + persons[0].last_names)
+        first = first.replace("{", "").replace("}", "")
+        if len(persons) == 2:
+            second = " ".join(persons[1].last_names).replace("{", "").replace("}", "")
+            return f"{first} and {second}, {year}"
+        return f"{first} et al., {year}" if len(persons) > 2 else f"{first}, {year}"
+
+
+class AuthorYearStyle(PlainStyle):
+    """pybtex's plain style, labelled and sorted by author and year."""
+
+    default_label_style = AuthorYearLabelStyle
+    default_sorting_style = AuthorYearTitleSorting
+
+
+def setup(app):
+    register_plugin("pybtex.style.labels", "regcourse", AuthorYearLabelStyle)
+    register_plugin("pybtex.style.formatting", "regcourse", AuthorYearStyle)
+    app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", write_course_archive)
+    app.connect("html-page-context", drop_thebe_scripts)
+    app.connect("doctree-resolved", add_download_link)
+    app.connect("doctree-resolved", unlink_solution_titles)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
