@@ -266,7 +266,9 @@ class Standardizer:
         """Learn the mean and standard deviation of each column of X (training data only!)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) == 0:
-            raise ValueError(f"X must be a non-empty 2-D array (samples, features), got shape {X.shape}")
+            raise ValueError(
+                f"X must be a non-empty 2-D array (samples, features), got shape {X.shape}"
+            )
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
@@ -279,7 +281,8 @@ class Standardizer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.mean_):
             raise ValueError(
-                f"X must have shape (samples, {len(self.mean_)}) like the data fitted, got {X.shape}"
+                f"X must have shape (samples, {len(self.mean_)}) like the data fitted, "
+                f"got {X.shape}"
             )
         return (X - self.mean_) / self.scale_
 

@@ -12,7 +12,8 @@ intercept is recovered as  b = mean(y) - mean(X) @ coef).
 Ridge has a closed form. Lasso and elastic net are solved by cyclic
 coordinate descent: each coordinate in turn is set to its exact minimizer,
 
-    w_j <- soft_threshold(x_j . r_j / n, alpha * l1_ratio) / (||x_j||^2 / n + alpha * (1 - l1_ratio)),
+    w_j <- soft_threshold(x_j . r_j / n, alpha * l1_ratio)
+           / (||x_j||^2 / n + alpha * (1 - l1_ratio)),
 
 where r_j is the residual without feature j. Iterations stop when the duality
 gap, an upper bound on (objective - optimum), falls below ``tol`` times the
@@ -52,7 +53,11 @@ def fit_ridge(X, y, alpha: float):
     alpha = non_negative("alpha", alpha)
     Xc, yc, x_mean, y_mean = _centre(X, y)
     gram = Xc.T @ Xc + alpha * np.eye(X.shape[1])
-    coef = np.linalg.lstsq(gram, Xc.T @ yc, rcond=None)[0] if alpha == 0 else np.linalg.solve(gram, Xc.T @ yc)
+    coef = (
+        np.linalg.lstsq(gram, Xc.T @ yc, rcond=None)[0]
+        if alpha == 0
+        else np.linalg.solve(gram, Xc.T @ yc)
+    )
     return coef, float(y_mean - x_mean @ coef)
 
 
@@ -67,7 +72,8 @@ def elastic_net_objective(X, y, coef, intercept, alpha, l1_ratio):
 
 
 def _duality_gap(Xc, yc, coef, residual, l1, l2):
-    """Duality gap of  ||r||^2/2 + l1 ||w||_1 + l2/2 ||w||^2  (the objective times n), as scikit-learn computes it."""
+    """Duality gap of  ||r||^2/2 + l1 ||w||_1 + l2/2 ||w||^2  (the objective times n),
+    as scikit-learn computes it."""
     correlation = Xc.T @ residual - l2 * coef
     dual_norm = np.abs(correlation).max()
     scale = min(1.0, l1 / dual_norm) if dual_norm > 0 else 1.0
@@ -80,7 +86,8 @@ def _duality_gap(Xc, yc, coef, residual, l1, l2):
     )
 
 
-def fit_elastic_net(X, y, alpha: float, l1_ratio: float = 0.5, tol: float = 1e-10, max_iter: int = 100_000, coef_init=None):
+def fit_elastic_net(X, y, alpha: float, l1_ratio: float = 0.5, tol: float = 1e-10,
+                    max_iter: int = 100_000, coef_init=None):
     """Elastic net by cyclic coordinate descent (scikit-learn's ``ElasticNet`` objective).
 
     Returns ``(coef, intercept)``. ``coef_init`` warm-starts the descent (used by the paths).
@@ -107,7 +114,9 @@ def fit_elastic_net(X, y, alpha: float, l1_ratio: float = 0.5, tol: float = 1e-1
             residual -= Xc[:, j] * coef[j]
         if _duality_gap(Xc, yc, coef, residual, l1, l2) <= gap_tolerance:
             return coef, float(y_mean - x_mean @ coef)
-    raise RuntimeError(f"coordinate descent did not converge in {max_iter} sweeps; raise max_iter or tol")
+    raise RuntimeError(
+        f"coordinate descent did not converge in {max_iter} sweeps; raise max_iter or tol"
+    )
 
 
 def fit_lasso(X, y, alpha: float, tol: float = 1e-10, max_iter: int = 100_000, coef_init=None):
@@ -155,6 +164,8 @@ def alpha_max(X, y, l1_ratio: float = 1.0) -> float:
     X, y = _check_xy(X, y)
     l1_ratio = in_unit_interval("l1_ratio", l1_ratio)
     if l1_ratio == 0:
-        raise ValueError("alpha_max needs l1_ratio > 0: ridge never sets coefficients exactly to zero")
+        raise ValueError(
+            "alpha_max needs l1_ratio > 0: ridge never sets coefficients exactly to zero"
+        )
     Xc, yc, _, _ = _centre(X, y)
     return float(np.abs(Xc.T @ yc).max() / (len(y) * l1_ratio))

@@ -292,7 +292,9 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
         else:
             axes = np.ravel(np.asarray(axes, dtype=object))
             if len(axes) != len(names):
-                raise ValueError(f"axes must hold one Axes per group ({len(names)}), got {len(axes)}")
+                raise ValueError(
+                    f"axes must hold one Axes per group ({len(names)}), got {len(axes)}"
+                )
             fig = axes[0].figure
         for name, ax in zip(names, axes):
             plot_gap(groups[name], metric=metric, ax=ax, title=str(name))
@@ -301,7 +303,8 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
             for ax in axes:
                 ax.set_ylim(min(lows), max(highs))
         seed_counts = {len(stack(groups[name], "train_loss")) for name in names}
-        seeds = _seeds_text(seed_counts.pop()) if len(seed_counts) == 1 else "mean ± std over seeds"
+        seeds = (_seeds_text(seed_counts.pop()) if len(seed_counts) == 1
+                 else "mean ± std over seeds")
         fig.suptitle(f"Training vs validation {_METRIC_NAMES[metric]} ({seeds})")
     return fig, axes
 
@@ -317,7 +320,9 @@ def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False):
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or len(x) == 0:
-        raise ValueError(f"x must be a non-empty 1-D array of hyperparameter values, got shape {x.shape}")
+        raise ValueError(
+            f"x must be a non-empty 1-D array of hyperparameter values, got shape {x.shape}"
+        )
     if not curves:
         raise ValueError("curves is empty: give {label: (means, stds)}")
     if logx and np.any(x <= 0):
@@ -360,10 +365,14 @@ def plot_digit_grid(images, titles=None, ncols=10, title=None):
     if images.ndim == 2:
         side = math.isqrt(images.shape[1])
         if side * side != images.shape[1]:
-            raise ValueError(f"flattened images need a square number of pixels, got {images.shape[1]}")
+            raise ValueError(
+                f"flattened images need a square number of pixels, got {images.shape[1]}"
+            )
         images = images.reshape(len(images), side, side)
     if images.ndim != 3 or len(images) == 0:
-        raise ValueError(f"images must have shape (n, pixels) or (n, height, width), got {images.shape}")
+        raise ValueError(
+            f"images must have shape (n, pixels) or (n, height, width), got {images.shape}"
+        )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles needs one entry per image ({len(images)}), got {len(titles)}")
 
@@ -399,11 +408,19 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
     alphas = np.asarray(alphas, dtype=np.float64)
     coefs = np.asarray(coefs, dtype=np.float64)
     if alphas.ndim != 1 or len(alphas) == 0 or np.any(alphas <= 0):
-        raise ValueError("alphas must be a non-empty 1-D array of values > 0 (the x-axis is logarithmic)")
+        raise ValueError(
+            "alphas must be a non-empty 1-D array of values > 0 (the x-axis is logarithmic)"
+        )
     if coefs.ndim != 2 or coefs.shape[0] != len(alphas):
-        raise ValueError(f"coefs must have shape (len(alphas), n_features) = ({len(alphas)}, ...), got {coefs.shape}")
+        raise ValueError(
+            f"coefs must have shape (len(alphas), n_features) = ({len(alphas)}, ...), "
+            f"got {coefs.shape}"
+        )
     if feature_names is not None and len(feature_names) != coefs.shape[1]:
-        raise ValueError(f"feature_names needs one name per feature ({coefs.shape[1]}), got {len(feature_names)}")
+        raise ValueError(
+            f"feature_names needs one name per feature ({coefs.shape[1]}), "
+            f"got {len(feature_names)}"
+        )
     colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(coefs.shape[1], 2)))
     with plt.rc_context(HOUSE_STYLE):
         if ax is None:
@@ -413,11 +430,13 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
             ax.plot(alphas, coefs[:, j], color=colors[j], linewidth=1.5, label=label)
         ax.axhline(0.0, color="0.3", linewidth=0.8)
         ax.set_xscale("log")
-        if not ax.xaxis_inverted():  # with sharex, a neighbouring panel may have inverted it already
+        # with sharex, a neighbouring panel may have inverted it already
+        if not ax.xaxis_inverted():
             ax.invert_xaxis()
         _decorate(ax, title, xlabel, ylabel)
         if feature_names is not None and coefs.shape[1] > 10:
-            ax.legend(frameon=False, fontsize=9, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
+            ax.legend(frameon=False, fontsize=9, ncol=2, loc="center left",
+                      bbox_to_anchor=(1.0, 0.5))
     return ax
 
 

@@ -169,7 +169,9 @@ def test_subsample_keeps_every_class_and_allows_everything(digits):
     assert len(X_any) == 3
 
 
-@pytest.mark.parametrize("n, word", [(0, "positive"), (-5, "positive"), (2000, "between"), (5, "classes")])
+@pytest.mark.parametrize(
+    "n, word", [(0, "positive"), (-5, "positive"), (2000, "between"), (5, "classes")]
+)
 def test_subsample_rejects_bad_sizes(digits, n, word):
     X, y = digits
     with pytest.raises(ValueError, match=word):
@@ -278,7 +280,8 @@ def test_make_curve_is_seeded_sorted_and_noisy():
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"n": 0}, "n must"), ({"n": 5, "noise": -1}, "noise"), ({"n": 5, "x_range": (1, -1)}, "x_range")],
+    [({"n": 0}, "n must"), ({"n": 5, "noise": -1}, "noise"),
+     ({"n": 5, "x_range": (1, -1)}, "x_range")],
 )
 def test_make_curve_rejects_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):

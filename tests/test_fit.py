@@ -24,7 +24,8 @@ def np_run(train, val, seed=0, epochs=10, **kwargs):
     rnp.manual_seed(seed)
     model = rnp.mlp([4, 16, 3])
     opt = rnp.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    return model, rnp.fit(model, rnp.CrossEntropyLoss(), opt, train, val, epochs=epochs, batch_size=32, seed=seed, **kwargs)
+    return model, rnp.fit(model, rnp.CrossEntropyLoss(), opt, train, val, epochs=epochs,
+                          batch_size=32, seed=seed, **kwargs)
 
 
 def test_numpy_fit_lowers_training_loss_and_learns(blobs):
@@ -39,7 +40,9 @@ def test_torch_fit_lowers_training_loss_and_learns(blobs):
     train, val = blobs
     torch.manual_seed(0)
     model = rt.mlp([4, 16, 3])
-    history = rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.05, momentum=0.9), train, val, epochs=10, batch_size=32)
+    history = rt.fit(model, rt.CrossEntropyLoss(),
+                     rt.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                     train, val, epochs=10, batch_size=32)
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.val_acc[-1] > 0.9
     assert not model.training  # fit leaves the model in evaluation mode
@@ -52,8 +55,12 @@ def test_numpy_and_torch_fit_agree_step_for_step(blobs):
     np_model = rnp.mlp([4, 16, 3])
     t_model = rt.mlp([4, 16, 3], dtype=torch.float64)
     t_model.load_state_dict({k: torch.tensor(v) for k, v in np_model.state_dict().items()})
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(), rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3), train, val, 8, 32, seed=4)
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3), train, val, 8, 32, seed=4)
+    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(),
+                   rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
+                   train, val, 8, 32, seed=4)
+    h_t = rt.fit(t_model, rt.CrossEntropyLoss(),
+                 rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
+                 train, val, 8, 32, seed=4)
     np.testing.assert_allclose(h_np.train_loss, h_t.train_loss, rtol=1e-10)
     np.testing.assert_allclose(h_np.val_loss, h_t.val_loss, rtol=1e-10)
     for name, value in np_model.state_dict().items():
@@ -63,7 +70,9 @@ def test_numpy_and_torch_fit_agree_step_for_step(blobs):
 def test_torch_fit_accepts_torch_builtins_and_casts_numpy(blobs):
     train, val = blobs
     model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-    history = rt.fit(model, torch.nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.05), train, val, epochs=3, batch_size=32)
+    history = rt.fit(model, torch.nn.CrossEntropyLoss(),
+                     torch.optim.SGD(model.parameters(), lr=0.05),
+                     train, val, epochs=3, batch_size=32)
     assert history.epochs == 3 and np.isfinite(history.val_acc).all()
 
 
@@ -80,18 +89,21 @@ def test_regression_history_has_nan_accuracy():
     X = rng.standard_normal((50, 2))
     y = X @ np.array([[1.0], [-2.0]])
     model = rnp.mlp([2, 8, 1])
-    history = rnp.fit(model, rnp.MSELoss(), rnp.SGD(model.parameters(), lr=0.05), (X, y), (X, y), 20, 10)
+    history = rnp.fit(model, rnp.MSELoss(), rnp.SGD(model.parameters(), lr=0.05),
+                      (X, y), (X, y), 20, 10)
     assert history.train_loss[-1] < history.train_loss[0]
     assert np.isnan(history.train_acc).all()
 
 
 def test_early_stopping_stops_and_restores_best_weights(blobs):
     (X, y), val = blobs
-    noisy_val = (val[0], np.random.default_rng(0).permutation(val[1]))  # a validation loss that will rise
+    # a validation loss that will rise
+    noisy_val = (val[0], np.random.default_rng(0).permutation(val[1]))
     stopper = EarlyStopping(patience=3)
     model, history = np_run((X, y), noisy_val, epochs=100, early_stopping=stopper)
     assert history.stopped_early and history.epochs == history.best_epoch + 1 + 3
-    assert rnp.evaluate(model, rnp.CrossEntropyLoss(), *noisy_val)[0] == pytest.approx(min(history.val_loss))
+    assert (rnp.evaluate(model, rnp.CrossEntropyLoss(), *noisy_val)[0]
+            == pytest.approx(min(history.val_loss)))
 
 
 def test_torch_early_stopping_matches_numpy(blobs):
@@ -101,8 +113,10 @@ def test_torch_early_stopping_matches_numpy(blobs):
     np_model = rnp.mlp([4, 16, 3])
     t_model = rt.mlp([4, 16, 3], dtype=torch.float64)
     t_model.load_state_dict({k: torch.tensor(v) for k, v in np_model.state_dict().items()})
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(), rnp.SGD(np_model.parameters(), lr=0.05), (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.05), (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
+    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(), rnp.SGD(np_model.parameters(), lr=0.05),
+                   (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
+    h_t = rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.05),
+                 (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
     assert h_np.epochs == h_t.epochs and h_np.best_epoch == h_t.best_epoch
 
 
@@ -120,13 +134,15 @@ class HalfSquaredNorm:
 
 
 def test_penalty_hook_equals_weight_decay_on_weights_only(blobs):
-    """SGD + penalty lam/2||W||^2 on weight matrices == SGD(weight_decay=lam) with biases left alone."""
+    """SGD + penalty lam/2||W||^2 on weight matrices == SGD(weight_decay=lam)
+    with biases left alone."""
     train, val = blobs
     rnp.manual_seed(0)
     a = rnp.mlp([4, 16, 3])
     b = rnp.mlp([4, 16, 3])
     b.load_state_dict(a.state_dict())
-    rnp.fit(a, rnp.CrossEntropyLoss(), rnp.SGD(a.parameters(), lr=0.05), train, val, 3, 32, penalty=HalfSquaredNorm(0.1))
+    rnp.fit(a, rnp.CrossEntropyLoss(), rnp.SGD(a.parameters(), lr=0.05), train, val, 3, 32,
+            penalty=HalfSquaredNorm(0.1))
     weights = [p for n, p in b.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in b.named_parameters() if n.endswith("bias")]
     opt = rnp.SGD(weights, lr=0.05, weight_decay=0.1)
@@ -147,9 +163,11 @@ def test_penalty_hook_equals_weight_decay_on_weights_only(blobs):
     start = rnp.mlp([4, 16, 3])  # the same initial weights as a and b
     t = rt.mlp([4, 16, 3], dtype=torch.float64)
     t.load_state_dict({k: torch.tensor(v) for k, v in start.state_dict().items()})
-    rt.fit(t, rt.CrossEntropyLoss(), rt.SGD(t.parameters(), lr=0.05), train, val, 3, 32, penalty=HalfSquaredNorm(0.1))
+    rt.fit(t, rt.CrossEntropyLoss(), rt.SGD(t.parameters(), lr=0.05), train, val, 3, 32,
+           penalty=HalfSquaredNorm(0.1))
     for name, value in a.state_dict().items():
-        np.testing.assert_allclose(value, t.state_dict()[name].numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(value, t.state_dict()[name].numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
 
 
 def test_minibatches_cover_every_sample_once():
@@ -158,7 +176,11 @@ def test_minibatches_cover_every_sample_once():
     assert sorted(np.concatenate(batches)) == list(range(10))
 
 
-@pytest.mark.parametrize("fit_fn, make", [(rnp.fit, lambda: rnp.mlp([4, 3])), (rt.fit, lambda: rt.mlp([4, 3]))], ids=["numpy", "torch"])
+@pytest.mark.parametrize(
+    "fit_fn, make",
+    [(rnp.fit, lambda: rnp.mlp([4, 3])), (rt.fit, lambda: rt.mlp([4, 3]))],
+    ids=["numpy", "torch"],
+)
 def test_fit_rejects_bad_arguments(fit_fn, make, blobs):
     train, val = blobs
     model = make()

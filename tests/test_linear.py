@@ -82,7 +82,8 @@ def test_paths_match_single_fits_and_reach_zero():
     assert np.count_nonzero(path[-1]) == X.shape[1]
     assert_coef_close(path[5], linear.fit_lasso(X, y, alphas[5])[0])
     enet = linear.elastic_net_path(X, y, alphas, l1_ratio=0.5)
-    assert_coef_close(enet[3], ElasticNet(alpha=alphas[3], l1_ratio=0.5, tol=1e-14, max_iter=10**6).fit(X, y).coef_)
+    assert_coef_close(enet[3], ElasticNet(alpha=alphas[3], l1_ratio=0.5, tol=1e-14,
+                                          max_iter=10**6).fit(X, y).coef_)
     ridge = linear.ridge_path(X, y, [1.0, 100.0])
     assert np.abs(ridge[1]).sum() < np.abs(ridge[0]).sum()
 
@@ -90,11 +91,16 @@ def test_paths_match_single_fits_and_reach_zero():
 def test_alpha_max_is_the_threshold_of_sparsity():
     X, y = DATASETS["diabetes"]
     a = linear.alpha_max(X, y)
-    assert not linear.fit_lasso(X, y, a * (1 + 1e-9))[0].any()  # (at a itself, rounding may leave 1e-14)
+    # (at a itself, rounding may leave 1e-14)
+    assert not linear.fit_lasso(X, y, a * (1 + 1e-9))[0].any()
     assert linear.fit_lasso(X, y, 0.99 * a)[0].any()
 
 
-@pytest.mark.parametrize("fit", [linear.fit_ridge, linear.fit_lasso, lambda X, y, a: linear.fit_elastic_net(X, y, a, 0.5)], ids=["ridge", "lasso", "enet"])
+@pytest.mark.parametrize(
+    "fit",
+    [linear.fit_ridge, linear.fit_lasso, lambda X, y, a: linear.fit_elastic_net(X, y, a, 0.5)],
+    ids=["ridge", "lasso", "enet"],
+)
 def test_bad_input_raises(fit):
     X, y = DATASETS["diabetes"]
     with pytest.raises(ValueError, match="samples but y has"):

@@ -1,4 +1,5 @@
-"""Batch norm and layer norm: gradient checks, parity with torch.nn in train and eval, devices, errors."""
+"""Batch norm and layer norm: gradient checks, parity with torch.nn in train and eval, devices,
+errors."""
 
 import numpy as np
 import pytest
@@ -26,10 +27,15 @@ def test_batchnorm_gradient_check(cls, shape, training):
     layer.running_var[...] = rng.uniform(0.5, 2, 5)
     layer.train(training)
     errors = rnp.check_module_gradients(layer, 2 * rng.standard_normal(shape) + 1)
-    assert max(errors.values()) < 1e-5, errors  # elementwise relative error; tiny entries make it ~1e-7
+    # elementwise relative error; tiny entries make it ~1e-7
+    assert max(errors.values()) < 1e-5, errors
 
 
-@pytest.mark.parametrize("normalized_shape, shape", [(6, (4, 6)), (6, (3, 2, 6)), ((3, 4), (2, 3, 4))], ids=["2d", "seq", "two-dims"])
+@pytest.mark.parametrize(
+    "normalized_shape, shape",
+    [(6, (4, 6)), (6, (3, 2, 6)), ((3, 4), (2, 3, 4))],
+    ids=["2d", "seq", "two-dims"],
+)
 def test_layernorm_gradient_check(normalized_shape, shape):
     rng = np.random.default_rng(1)
     layer = random_affine(rnp.LayerNorm(normalized_shape), rng)
@@ -62,13 +68,15 @@ def test_batchnorm_matches_torch_nn_over_several_steps(cls, shape, momentum):
             np.testing.assert_allclose(tx.grad.numpy(), dx_np, rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(module.weight.grad.numpy(), ours_np.weight.grad, rtol=1e-10)
             np.testing.assert_allclose(module.bias.grad.numpy(), ours_np.bias.grad, rtol=1e-10)
-            np.testing.assert_allclose(module.running_mean.numpy(), ours_np.running_mean, rtol=1e-12)
+            np.testing.assert_allclose(module.running_mean.numpy(), ours_np.running_mean,
+                                       rtol=1e-12)
             np.testing.assert_allclose(module.running_var.numpy(), ours_np.running_var, rtol=1e-12)
             assert int(module.num_batches_tracked) == int(ours_np.num_batches_tracked) == step + 1
     x = rng.standard_normal(shape)
     y_np = ours_np.eval()(x)
     for module in (ours_t.eval(), ref.eval()):
-        np.testing.assert_allclose(module(torch.tensor(x)).detach().numpy(), y_np, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(module(torch.tensor(x)).detach().numpy(), y_np,
+                                   rtol=1e-10, atol=1e-12)
 
 
 def test_batchnorm_conventions_by_hand():
@@ -93,17 +101,23 @@ def test_batchnorm_keeps_its_parameters_between_calls():
 def test_batchnorm_without_running_stats_or_affine_matches_torch():
     x = np.random.default_rng(0).standard_normal((6, 4))
     ours = rnp.BatchNorm1d(4, affine=False, track_running_stats=False).eval()
-    ref = torch.nn.BatchNorm1d(4, affine=False, track_running_stats=False, dtype=torch.float64).eval()
+    ref = torch.nn.BatchNorm1d(4, affine=False, track_running_stats=False,
+                               dtype=torch.float64).eval()
     np.testing.assert_allclose(ours(x), ref(torch.tensor(x)).numpy(), rtol=1e-10, atol=1e-12)
     assert ours.state_dict() == {}
 
 
-@pytest.mark.parametrize("normalized_shape, shape", [(6, (4, 6)), ((3, 4), (2, 5, 3, 4))], ids=["vector", "two-dims"])
+@pytest.mark.parametrize(
+    "normalized_shape, shape",
+    [(6, (4, 6)), ((3, 4), (2, 5, 3, 4))],
+    ids=["vector", "two-dims"],
+)
 def test_layernorm_matches_torch_nn(normalized_shape, shape):
     rng = np.random.default_rng(0)
     ours_np = random_affine(rnp.LayerNorm(normalized_shape), rng)
     state = {k: torch.tensor(v) for k, v in ours_np.state_dict().items()}
-    ours_t, ref = rt.LayerNorm(normalized_shape, dtype=torch.float64), torch.nn.LayerNorm(normalized_shape, dtype=torch.float64)
+    ours_t, ref = (rt.LayerNorm(normalized_shape, dtype=torch.float64),
+                   torch.nn.LayerNorm(normalized_shape, dtype=torch.float64))
     ours_t.load_state_dict(state)
     ref.load_state_dict(state)
     x, dy = rng.standard_normal(shape), rng.standard_normal(shape)

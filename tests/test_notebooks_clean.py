@@ -145,7 +145,8 @@ def test_notebook_starts_with_a_title(path: Path):
     assert re.match(r"^# \S", first_line), (
         f"the first markdown cell should open with a level-1 title ('# ...'), got {first_line!r}"
     )
-    titles = [line for cell in markdown for line in headings(source(cell)) if re.match(r"^# \S", line)]
+    titles = [line for cell in markdown for line in headings(source(cell))
+              if re.match(r"^# \S", line)]
     assert len(titles) == 1, f"a chapter has exactly one level-1 title, found {titles}"
 
 

@@ -139,7 +139,9 @@ def test_linear_rejects_wrong_input_shape():
         rnp.Linear(4, 2)(np.ones(4))
 
 
-@pytest.mark.parametrize("layer", [rnp.Linear(2, 2), rnp.ReLU(), rnp.Tanh(), rnp.Flatten(), rnp.mlp([2, 2, 2])])
+@pytest.mark.parametrize(
+    "layer", [rnp.Linear(2, 2), rnp.ReLU(), rnp.Tanh(), rnp.Flatten(), rnp.mlp([2, 2, 2])]
+)
 def test_backward_before_forward_raises(layer):
     with pytest.raises(RuntimeError, match="before forward"):
         layer.backward(np.ones((1, 2)))
@@ -170,7 +172,11 @@ def test_mse_rejects_mismatched_shapes():
         rnp.MSELoss()(np.zeros((4, 1)), np.zeros(4))
 
 
-@pytest.mark.parametrize("kwargs, word", [({"lr": -0.1}, "lr"), ({"lr": 0.1, "momentum": -1}, "momentum"), ({"lr": 0.1, "weight_decay": -1e-3}, "weight_decay")])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"lr": -0.1}, "lr"), ({"lr": 0.1, "momentum": -1}, "momentum"),
+     ({"lr": 0.1, "weight_decay": -1e-3}, "weight_decay")],
+)
 def test_sgd_rejects_negative_hyperparameters(kwargs, word):
     with pytest.raises(ValueError, match=word):
         rnp.SGD(rnp.Linear(2, 2).parameters(), **kwargs)

@@ -95,7 +95,8 @@ def test_plot_gap_rejects_bad_input(histories):
 
 
 def test_plot_gap_comparison_shares_y_limits(histories):
-    groups = {"no dropout": histories, "dropout 0.5": [fake_history(20, s, overfit=False) for s in range(3)]}
+    groups = {"no dropout": histories,
+              "dropout 0.5": [fake_history(20, s, overfit=False) for s in range(3)]}
     fig, axes = plot_gap_comparison(groups)
     assert len(axes) == 2
     assert [ax.get_title() for ax in axes] == ["no dropout", "dropout 0.5"]
@@ -120,7 +121,8 @@ def test_plot_sweep_with_log_axis():
         "validation": (np.array([0.6, 0.5, 0.4, 0.55]), np.full(4, 0.02)),
         "test": ([0.6, 0.5, 0.4, 0.5], None),
     }
-    ax = plot_sweep(lambdas, curves, xlabel="λ", ylabel="loss", title="Weight decay sweep", logx=True)
+    ax = plot_sweep(lambdas, curves, xlabel="λ", ylabel="loss", title="Weight decay sweep",
+                    logx=True)
     assert ax.get_xscale() == "log"
     assert ax.get_title() == "Weight decay sweep" and ax.get_xlabel() == "λ"
     assert legend_texts(ax) == ["train", "validation", "test"]

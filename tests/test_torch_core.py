@@ -62,7 +62,8 @@ def test_numpy_cross_entropy_matches_torch(smoothing):
     loss = rnp.CrossEntropyLoss(smoothing)
     value = loss(logits, target)
     t_logits = torch.tensor(logits, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(t_logits, torch.tensor(target), label_smoothing=smoothing)
+    ref = torch.nn.functional.cross_entropy(t_logits, torch.tensor(target),
+                                            label_smoothing=smoothing)
     ref.backward()
     assert value == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(loss.backward(), t_logits.grad.numpy(), rtol=1e-10, atol=1e-14)
@@ -72,12 +73,15 @@ def test_mse_matches_torch():
     pred, target = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
     torch.testing.assert_close(rt.MSELoss()(pred, target), torch.nn.MSELoss()(pred, target))
     np_loss = rnp.MSELoss()
-    assert np_loss(pred.numpy(), target.numpy()) == pytest.approx(torch.nn.MSELoss()(pred, target).item(), rel=1e-12)
+    assert np_loss(pred.numpy(), target.numpy()) == pytest.approx(
+        torch.nn.MSELoss()(pred, target).item(), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, weight_decay=1e-2), dict(lr=0.05, momentum=0.9, nesterov=True)],
+    [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
+     dict(lr=0.05, momentum=0.9, nesterov=True)],
     ids=["plain", "momentum", "momentum+decay", "nesterov"],
 )
 def test_sgd_trajectories_equal_torch_optim(kwargs):
@@ -87,7 +91,8 @@ def test_sgd_trajectories_equal_torch_optim(kwargs):
     np_param = rnp.Parameter(w0)
     t_ours = torch.nn.Parameter(torch.tensor(w0))
     t_ref = torch.nn.Parameter(torch.tensor(w0))
-    opts = [rnp.SGD([np_param], **kwargs), rt.SGD([t_ours], **kwargs), torch.optim.SGD([t_ref], **kwargs)]
+    opts = [rnp.SGD([np_param], **kwargs), rt.SGD([t_ours], **kwargs),
+            torch.optim.SGD([t_ref], **kwargs)]
     for _ in range(25):
         grad = rng.standard_normal((3, 4))
         np_param.grad[...] = grad
@@ -127,7 +132,8 @@ def test_numpy_autograd_oracle_on_mse():
     """NumPy backward of an MLP under MSE equals torch autograd of the built-in layers."""
     rnp.manual_seed(1)
     model = rnp.mlp([3, 5, 2], activation=rnp.Tanh)
-    ref = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    ref = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
+                              torch.nn.Linear(5, 2)).double()
     ref.load_state_dict(to_torch_state(model.state_dict()))
     rng = np.random.default_rng(3)
     x, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
@@ -148,7 +154,9 @@ def test_layers_run_forward_and_backward_on_meta_device(activation):
     model = rt.mlp([6, 5, 3], activation=activation, device="meta")
     model.append(rt.Flatten())
     x = torch.empty(4, 6, device="meta", requires_grad=True)
-    loss = rt.CrossEntropyLoss(label_smoothing=0.1)(model(x), torch.empty(4, dtype=torch.long, device="meta"))
+    loss = rt.CrossEntropyLoss(label_smoothing=0.1)(
+        model(x), torch.empty(4, dtype=torch.long, device="meta")
+    )
     loss.backward()
     assert loss.device.type == "meta" and x.grad.device.type == "meta"
     assert all(p.grad is not None and p.grad.device.type == "meta" for p in model.parameters())
@@ -183,7 +191,8 @@ def test_fit_on_cuda_matches_cpu():
     for device in ["cpu", "cuda"]:
         torch.manual_seed(0)
         model = rt.mlp([6, 16, 3], dtype=torch.float64).to(device)
-        histories.append(rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1), (X, y), (X, y), epochs=5, batch_size=16))
+        histories.append(rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
+                                (X, y), (X, y), epochs=5, batch_size=16))
     np.testing.assert_allclose(histories[0].train_loss, histories[1].train_loss, rtol=1e-9)
 
 

@@ -12,7 +12,9 @@ from regcourse.numpy.conv import Conv1d, Conv2d, GlobalAvgPool, MaxPool1d, MaxPo
 from regcourse.numpy.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
 from regcourse.numpy.noise import GaussianNoise
 from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
-from regcourse.numpy.gradcheck import check_loss_gradient, check_module_gradients, numerical_gradient, relative_error
+from regcourse.numpy.gradcheck import (
+    check_loss_gradient, check_module_gradients, numerical_gradient, relative_error,
+)
 from regcourse.numpy.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
 from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, Optimizers, ProximalSGD
 from regcourse.numpy.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
@@ -23,10 +25,13 @@ from regcourse.training import EarlyStopping, Mixup, load_checkpoint, save_check
 __all__ = [
     "Parameter", "Module", "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
-    "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
+    "CrossEntropyLoss", "MSELoss", "Optimizer", "Optimizers", "SGD", "softmax", "log_softmax",
+    "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold",
+    "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "manual_seed", "MaxNorm",
     "Mixup", "save_checkpoint", "load_checkpoint",
     "GaussianNoise",
-    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "numerical_gradient", "relative_error", "check_module_gradients", "check_loss_gradient",
 ]

@@ -119,13 +119,17 @@ class Module:
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
             raise ValueError(
-                f"state_dict keys do not match: missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+                f"state_dict keys do not match: missing {sorted(missing)}, "
+                f"unexpected {sorted(unexpected)}"
             )
         for name, value in state.items():
             array = _to_numpy(value)
             target = own[name].data if name in own else buffers[name]
             if array.shape != np.shape(target):
-                raise ValueError(f"shape mismatch for {name!r}: model has {np.shape(target)}, state has {array.shape}")
+                raise ValueError(
+                    f"shape mismatch for {name!r}: model has {np.shape(target)}, "
+                    f"state has {array.shape}"
+                )
             target[...] = array
         return self
 
@@ -139,7 +143,9 @@ def _to_numpy(value) -> np.ndarray:
 
 def _require_forward(cache, layer: Module):
     if cache is None:
-        raise RuntimeError(f"{type(layer).__name__}.backward called before forward: run forward(x) first")
+        raise RuntimeError(
+            f"{type(layer).__name__}.backward called before forward: run forward(x) first"
+        )
 
 
 def _check_upstream(dout, shape, layer: Module) -> np.ndarray:
@@ -166,7 +172,9 @@ class Linear(Module):
         self.out_features = positive_int("out_features", out_features)
         bound = 1.0 / np.sqrt(self.in_features)
         rng = generator()
-        self.weight = Parameter(rng.uniform(-bound, bound, size=(self.out_features, self.in_features)))
+        self.weight = Parameter(
+            rng.uniform(-bound, bound, size=(self.out_features, self.in_features))
+        )
         self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_features)) if bias else None
         self._x = None
 
@@ -191,7 +199,8 @@ class Linear(Module):
         return dout @ self.weight.data
 
     def __repr__(self):
-        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+        return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None})")
 
 
 class ReLU(Module):
@@ -287,7 +296,9 @@ class Sequential(Module):
     def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise ValueError(f"Sequential takes Module instances; argument {i} is {type(layer).__name__}")
+                raise ValueError(
+                    f"Sequential takes Module instances; argument {i} is {type(layer).__name__}"
+                )
         self.layers = list(layers)
 
     def named_children(self):
@@ -305,7 +316,8 @@ class Sequential(Module):
         return dout
 
     def __getitem__(self, index):
-        """``model[i]`` is a layer; ``model[i:j]`` is a Sequential of those layers (sharing them)."""
+        """``model[i]`` is a layer; ``model[i:j]`` is a Sequential of those layers
+        (sharing them)."""
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
         return self.layers[index]

@@ -33,7 +33,8 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 def check_drop_probability(p) -> float:
     """p must lie in [0, 1): p = 1 would drop everything (and inverted scaling divides by 1 - p)."""
-    return in_unit_interval("dropout probability p (the probability of dropping a unit)", p, include_one=False)
+    return in_unit_interval("dropout probability p (the probability of dropping a unit)", p,
+                            include_one=False)
 
 
 class _MaskedNoise(Module):
@@ -149,11 +150,13 @@ class SELU(Module):
 
     def forward(self, x):
         self._x = np.asarray(x, dtype=DTYPE)
-        return SELU_SCALE * np.where(self._x > 0, self._x, SELU_ALPHA * np.expm1(np.minimum(self._x, 0)))
+        return SELU_SCALE * np.where(self._x > 0, self._x,
+                                     SELU_ALPHA * np.expm1(np.minimum(self._x, 0)))
 
     def backward(self, dout):
         _require_forward(self._x, self)
-        return dout * SELU_SCALE * np.where(self._x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
+        return dout * SELU_SCALE * np.where(self._x > 0, 1.0,
+                                            SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
 
     def __repr__(self):
         return "SELU()"

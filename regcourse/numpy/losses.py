@@ -42,14 +42,21 @@ class CrossEntropyLoss(Module):
         logits = np.asarray(logits, dtype=DTYPE)
         target = np.asarray(target)
         if logits.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss expects logits of shape (batch, classes), got {logits.shape}")
+            raise ValueError(
+                f"CrossEntropyLoss expects logits of shape (batch, classes), got {logits.shape}"
+            )
         n, n_classes = logits.shape
         if target.shape != (n,):
-            raise ValueError(f"target must have shape ({n},) to match logits {logits.shape}, got {target.shape}")
+            raise ValueError(
+                f"target must have shape ({n},) to match logits {logits.shape}, got {target.shape}"
+            )
         if not np.issubdtype(target.dtype, np.integer):
             raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
         if n and (target.min() < 0 or target.max() >= n_classes):
-            raise ValueError(f"target classes must lie in [0, {n_classes - 1}], got range [{target.min()}, {target.max()}]")
+            raise ValueError(
+                f"target classes must lie in [0, {n_classes - 1}], "
+                f"got range [{target.min()}, {target.max()}]"
+            )
         if n == 0:
             raise ValueError("CrossEntropyLoss got an empty batch")
         log_p = log_softmax(logits)
@@ -63,7 +70,9 @@ class CrossEntropyLoss(Module):
 
     def backward(self, dout: float = 1.0):
         if self._cache is None:
-            raise RuntimeError("CrossEntropyLoss.backward called before forward: compute the loss first")
+            raise RuntimeError(
+                "CrossEntropyLoss.backward called before forward: compute the loss first"
+            )
         p, q = self._cache
         return dout * (p - q) / p.shape[0]
 
@@ -72,7 +81,8 @@ class CrossEntropyLoss(Module):
 
 
 class MSELoss(Module):
-    """Mean squared error: loss = mean((pred - target)^2); d loss / d pred = 2 (pred - target) / numel."""
+    """Mean squared error: loss = mean((pred - target)^2);
+    d loss / d pred = 2 (pred - target) / numel."""
 
     def __init__(self):
         self._diff = None
@@ -82,7 +92,8 @@ class MSELoss(Module):
         target = np.asarray(target, dtype=DTYPE)
         if pred.shape != target.shape:
             raise ValueError(
-                f"MSELoss needs pred and target of the same shape, got {pred.shape} and {target.shape} "
+                f"MSELoss needs pred and target of the same shape, "
+                f"got {pred.shape} and {target.shape} "
                 "(reshape the target, e.g. y.reshape(-1, 1))"
             )
         if pred.size == 0:

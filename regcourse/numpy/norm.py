@@ -33,7 +33,8 @@ from regcourse.numpy.core import DTYPE, Module, Parameter, _require_forward
 
 
 def normalize_backward(dy_hat, x_hat, inv_sigma, axis):
-    """d loss / d x of x_hat = (x - mean) * inv_sigma, given d loss / d x_hat, statistics over ``axis``."""
+    """d loss / d x of x_hat = (x - mean) * inv_sigma, given d loss / d x_hat,
+    statistics over ``axis``."""
     m = np.prod([x_hat.shape[a] for a in np.atleast_1d(axis)])
     sum_dy = dy_hat.sum(axis=axis, keepdims=True)
     sum_dy_xhat = (dy_hat * x_hat).sum(axis=axis, keepdims=True)
@@ -74,9 +75,15 @@ class _BatchNorm(Module):
 
     def check_input(self, x):
         if x.ndim not in self.expected_ndim:
-            raise ValueError(f"{type(self).__name__} expects input with {' or '.join(map(str, self.expected_ndim))} dimensions, got shape {x.shape}")
+            raise ValueError(
+                f"{type(self).__name__} expects input with "
+                f"{' or '.join(map(str, self.expected_ndim))} dimensions, got shape {x.shape}"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features (input shape {x.shape})")
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features "
+                f"(input shape {x.shape})"
+            )
 
     def update_running_stats(self, mean, var, count):
         self.num_batches_tracked += 1
@@ -96,7 +103,8 @@ class _BatchNorm(Module):
             if count < 2:
                 raise ValueError(
                     f"{type(self).__name__} in training mode needs more than one value per feature "
-                    f"to compute a variance, got input shape {x.shape}; use a batch of 2 or more, or eval()"
+                    f"to compute a variance, got input shape {x.shape}; "
+                    "use a batch of 2 or more, or eval()"
                 )
             mean, var = x.mean(axis=axes), x.var(axis=axes)
             if self.training and self.track_running_stats:
@@ -123,12 +131,14 @@ class _BatchNorm(Module):
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
     def __repr__(self):
-        return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+        return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, "
+                f"momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats})")
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch norm for (N, C) inputs (or (N, C, L)): statistics per feature over the batch (and L)."""
+    """Batch norm for (N, C) inputs (or (N, C, L)): statistics per feature over the batch
+    (and L)."""
 
     expected_ndim = (2, 3)
 
@@ -154,7 +164,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(positive_int("normalized_shape entries", n) for n in normalized_shape)
+        self.normalized_shape = tuple(positive_int("normalized_shape entries", n)
+                                      for n in normalized_shape)
         if not self.normalized_shape:
             raise ValueError("normalized_shape must name at least one dimension")
         self.eps = non_negative("eps", eps)
@@ -167,7 +178,10 @@ class LayerNorm(Module):
         x = np.asarray(x, dtype=DTYPE)
         k = len(self.normalized_shape)
         if x.ndim < k + 1 or x.shape[-k:] != self.normalized_shape:
-            raise ValueError(f"LayerNorm{self.normalized_shape} expects input of shape (batch, ..., {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
+            raise ValueError(
+                f"LayerNorm{self.normalized_shape} expects input of shape "
+                f"(batch, ..., {', '.join(map(str, self.normalized_shape))}), got {x.shape}"
+            )
         axes = tuple(range(x.ndim - k, x.ndim))
         inv_sigma = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + self.eps)
         x_hat = (x - x.mean(axis=axes, keepdims=True)) * inv_sigma
@@ -187,4 +201,5 @@ class LayerNorm(Module):
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
     def __repr__(self):
-        return f"LayerNorm({self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine})"
+        return (f"LayerNorm({self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine})")

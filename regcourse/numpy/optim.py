@@ -54,12 +54,14 @@ class SGD(Optimizer):
 
     For each parameter w with gradient g:
 
-        g <- g + weight_decay * w                      (weight decay = L2 penalty lam/2 ||w||^2, lam = weight_decay)
+        g <- g + weight_decay * w                      (weight decay = L2 penalty lam/2 ||w||^2,
+                                                        lam = weight_decay)
         b <- g  (first step),  b <- momentum * b + g   (later steps; dampening 0)
         w <- w - lr * b                                (nesterov: w <- w - lr * (g + momentum * b))
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
         self.momentum = non_negative("momentum", momentum)
@@ -92,7 +94,8 @@ class Adam(Optimizer):
         w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
         self.betas = (_beta("betas[0]", betas[0]), _beta("betas[1]", betas[1]))
@@ -128,7 +131,8 @@ class AdamW(Adam):
     uses the plain loss gradient. Default weight_decay 0.01, as torch's.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
 
     def decay_weights(self, p):
@@ -152,7 +156,9 @@ class ProximalSGD(Optimizer):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
         if not hasattr(penalty, "prox"):
-            raise ValueError(f"ProximalSGD needs a penalty with a prox(w, step) method, got {penalty!r}")
+            raise ValueError(
+                f"ProximalSGD needs a penalty with a prox(w, step) method, got {penalty!r}"
+            )
         self.penalty = penalty
 
     def step(self):

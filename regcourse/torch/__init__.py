@@ -20,9 +20,11 @@ from regcourse.training import EarlyStopping, Mixup, load_checkpoint, save_check
 __all__ = [
     "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
-    "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD", "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate",
+    "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD",
+    "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate",
     "EarlyStopping", "default_device", "MaxNorm",
     "Mixup", "save_checkpoint", "load_checkpoint", "load_numpy_state",
     "GaussianNoise",
-    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+    "Dropout", "GaussianDropout", "AlphaDropout", "SELU", "mc_predict",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm",
 ]

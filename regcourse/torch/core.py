@@ -19,14 +19,20 @@ from regcourse._shapes import unflatten_arguments, unflatten_shape
 class Linear(nn.Module):
     """y = x W^T + b, ``weight`` (out, in), ``bias`` (out,); initialized as ``torch.nn.Linear``."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
         self.in_features = positive_int("in_features", in_features)
         self.out_features = positive_int("out_features", out_features)
         bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device, dtype=dtype).uniform_(-bound, bound))
+        self.weight = nn.Parameter(
+            torch.empty(out_features, in_features, device=device, dtype=dtype)
+            .uniform_(-bound, bound)
+        )
         if bias:
-            self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype).uniform_(-bound, bound))
+            self.bias = nn.Parameter(
+                torch.empty(out_features, device=device, dtype=dtype).uniform_(-bound, bound)
+            )
         else:
             self.register_parameter("bias", None)
 
@@ -40,7 +46,8 @@ class Linear(nn.Module):
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self):
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
 
 
 class ReLU(nn.Module):

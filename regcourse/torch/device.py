@@ -21,5 +21,7 @@ def default_device() -> torch.device:
         try:
             return torch.device(requested)
         except RuntimeError as error:
-            raise ValueError(f"REGCOURSE_DEVICE={requested!r} is not a device torch knows: {error}") from None
+            raise ValueError(
+                f"REGCOURSE_DEVICE={requested!r} is not a device torch knows: {error}"
+            ) from None
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

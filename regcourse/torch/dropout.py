@@ -26,7 +26,9 @@ class _MaskedNoise(nn.Module):
 
     def freeze_mask(self, frozen: bool = True):
         if frozen and self.mask is None:
-            raise RuntimeError("freeze_mask needs a mask: run forward in training mode first (or set .mask)")
+            raise RuntimeError(
+                "freeze_mask needs a mask: run forward in training mode first (or set .mask)"
+            )
         self.frozen = frozen
         return self
 
@@ -34,7 +36,9 @@ class _MaskedNoise(nn.Module):
         if not self.frozen:
             self.mask = draw(x)
         elif tuple(self.mask.shape) != tuple(x.shape):
-            raise ValueError(f"frozen mask has shape {tuple(self.mask.shape)}, input has {tuple(x.shape)}")
+            raise ValueError(
+                f"frozen mask has shape {tuple(self.mask.shape)}, input has {tuple(x.shape)}"
+            )
         return self.mask.to(device=x.device)
 
     def extra_repr(self):

@@ -56,7 +56,8 @@ class MSELoss(nn.Module):
     def forward(self, pred, target):
         if pred.shape != target.shape:
             raise ValueError(
-                f"MSELoss needs pred and target of the same shape, got {tuple(pred.shape)} and {tuple(target.shape)} "
+                f"MSELoss needs pred and target of the same shape, "
+                f"got {tuple(pred.shape)} and {tuple(target.shape)} "
                 "(reshape the target, e.g. y.reshape(-1, 1))"
             )
         if pred.numel() == 0:

@@ -38,7 +38,8 @@ class _BatchNorm(nn.Module):
         if track_running_stats:
             self.register_buffer("running_mean", torch.zeros(num_features, **factory))
             self.register_buffer("running_var", torch.ones(num_features, **factory))
-            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device))
+            self.register_buffer("num_batches_tracked",
+                                 torch.tensor(0, dtype=torch.long, device=device))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
@@ -47,9 +48,16 @@ class _BatchNorm(nn.Module):
 
     def check_input(self, x):
         if x.ndim not in self.expected_ndim:
-            raise ValueError(f"{type(self).__name__} expects input with {' or '.join(map(str, self.expected_ndim))} dimensions, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__} expects input with "
+                f"{' or '.join(map(str, self.expected_ndim))} dimensions, "
+                f"got shape {tuple(x.shape)}"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features (input shape {tuple(x.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features "
+                f"(input shape {tuple(x.shape)})"
+            )
 
     @torch.no_grad()
     def update_running_stats(self, mean, var, count):
@@ -69,7 +77,8 @@ class _BatchNorm(nn.Module):
             if count < 2:
                 raise ValueError(
                     f"{type(self).__name__} in training mode needs more than one value per feature "
-                    f"to compute a variance, got input shape {tuple(x.shape)}; use a batch of 2 or more, or eval()"
+                    f"to compute a variance, got input shape {tuple(x.shape)}; "
+                    "use a batch of 2 or more, or eval()"
                 )
             mean = x.mean(dim=dims)
             var = ((x - mean.reshape(shape)) ** 2).mean(dim=dims)
@@ -83,7 +92,8 @@ class _BatchNorm(nn.Module):
         return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -107,17 +117,21 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(nn.Module):
     """Statistics over the last ``len(normalized_shape)`` dimensions of each sample."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, device=None, dtype=None):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(positive_int("normalized_shape entries", n) for n in normalized_shape)
+        self.normalized_shape = tuple(positive_int("normalized_shape entries", n)
+                                      for n in normalized_shape)
         if not self.normalized_shape:
             raise ValueError("normalized_shape must name at least one dimension")
         self.eps = non_negative("eps", eps)
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = nn.Parameter(torch.ones(self.normalized_shape, device=device, dtype=dtype))
+            self.weight = nn.Parameter(
+                torch.ones(self.normalized_shape, device=device, dtype=dtype)
+            )
             self.bias = nn.Parameter(torch.zeros(self.normalized_shape, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
@@ -126,7 +140,11 @@ class LayerNorm(nn.Module):
     def forward(self, x):
         k = len(self.normalized_shape)
         if x.ndim < k + 1 or tuple(x.shape[-k:]) != self.normalized_shape:
-            raise ValueError(f"LayerNorm{self.normalized_shape} expects input of shape (batch, ..., {', '.join(map(str, self.normalized_shape))}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"LayerNorm{self.normalized_shape} expects input of shape "
+                f"(batch, ..., {', '.join(map(str, self.normalized_shape))}), "
+                f"got {tuple(x.shape)}"
+            )
         dims = tuple(range(x.ndim - k, x.ndim))
         mean = x.mean(dim=dims, keepdim=True)
         var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)
@@ -134,4 +152,5 @@ class LayerNorm(nn.Module):
         return self.weight * x_hat + self.bias if self.elementwise_affine else x_hat
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

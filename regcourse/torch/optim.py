@@ -13,13 +13,15 @@ class SGD(torch.optim.Optimizer):
         g <- g + weight_decay * w;  b <- g (first step) or momentum * b + g;  w <- w - lr * b
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False):
         lr = non_negative("lr", lr)
         momentum = non_negative("momentum", momentum)
         weight_decay = non_negative("weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("nesterov momentum needs momentum > 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                      nesterov=nesterov))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -55,7 +57,8 @@ class Adam(torch.optim.Optimizer):
 
     decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
         defaults = dict(
             lr=non_negative("lr", lr), betas=_check_betas(betas), eps=non_negative("eps", eps),
             weight_decay=non_negative("weight_decay", weight_decay),
@@ -92,11 +95,13 @@ class Adam(torch.optim.Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (w <- w (1 - lr * weight_decay)), as ``torch.optim.AdamW``."""
+    """Adam with decoupled weight decay (w <- w (1 - lr * weight_decay)),
+    as ``torch.optim.AdamW``."""
 
     decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
@@ -105,7 +110,9 @@ class ProximalSGD(torch.optim.Optimizer):
 
     def __init__(self, params, lr: float, penalty):
         if not hasattr(penalty, "prox"):
-            raise ValueError(f"ProximalSGD needs a penalty with a prox(w, step) method, got {penalty!r}")
+            raise ValueError(
+                f"ProximalSGD needs a penalty with a prox(w, step) method, got {penalty!r}"
+            )
         self.penalty = penalty
         super().__init__(params, dict(lr=non_negative("lr", lr)))
 
