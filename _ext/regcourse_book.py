@@ -16,7 +16,11 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
 4. **makes a solution's whole header open it.** sphinx-exercise turns the exercise
    title in "Solution to Exercise 5.2 (...)" into a link, so a click on it jumped to
    the exercise instead of opening the solution; the link is unwrapped to plain text.
-5. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
+5. **numbers the PDF's chapters like the web site's**: in LaTeX every page is a
+   chapter, so the syllabus would be chapter 1 and "Dropout" chapter 6. The syllabus
+   and the references are made unnumbered chapters there, so chapter 5 is "Dropout"
+   in both, and so are "Fig. 5.2" and "(5.1)".
+6. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
    author-year labels ("Srivastava et al., 2014") sorted by author and year, so the
    reference list matches the author-year citations in the text.
 """
@@ -165,7 +169,31 @@ def unlink_solution_titles(app, doctree, docname) -> None:
             reference.replace_self(reference.children)
 
 
-# --- 5. Author-year bibliography ----------------------------------------------------------
+# --- 5. The PDF's chapter numbers -------------------------------------------------------
+
+#: Pages that are chapters in LaTeX but not numbered chapters on the web site.
+UNNUMBERED_IN_PDF = ("syllabus", "bibliography")
+FIRST_NUMBERED_CHAPTER = "chapters/01_overfitting"
+
+
+def number_pdf_chapters_like_the_site(app, doctree, docname) -> None:
+    """Switch LaTeX's chapter numbering off around the syllabus and the references."""
+    if app.builder.format != "latex":
+        return
+    from sphinx import addnodes
+
+    for start in doctree.findall(addnodes.start_of_file):
+        if start["docname"] in UNNUMBERED_IN_PDF:
+            depth = -1
+        elif start["docname"] == FIRST_NUMBERED_CHAPTER:
+            depth = 2  # Sphinx's default for its LaTeX classes
+        else:
+            continue
+        start.insert(0, nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n",
+                                  format="latex"))
+
+
+# --- 6. Author-year bibliography ----------------------------------------------------------
 
 
 class AuthorYearLabelStyle(BaseLabelStyle):
@@ -203,4 +231,5 @@ def setup(app):
     app.connect("html-page-context", drop_thebe_scripts)
     app.connect("doctree-resolved", add_download_link)
     app.connect("doctree-resolved", unlink_solution_titles)
+    app.connect("doctree-resolved", number_pdf_chapters_like_the_site)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
