@@ -5,8 +5,8 @@ Usage:
     python .ci/check_html.py [--html-dir _build/html] [--source-dir .] [NAME=MIN ...]
 
 For every notebook chapters/NAME.ipynb there must be a page
-<html-dir>/chapters/NAME.html with at least MIN figures: <img> tags whose src is a PNG
-file that exists in the built site (myst-nb writes the figures that executed cells
+<html-dir>/chapters/NAME.html with at least MIN figures: <img> tags whose src is an SVG or
+PNG file that exists in the built site (myst-nb writes the figures that executed cells
 produce into _images/). MIN is 1 unless given as NAME=MIN on the command line (or in
 DEFAULT_MIN_FIGURES below). A broken image (src pointing at no file) is an error.
 
@@ -100,7 +100,7 @@ def scan(page: Path) -> PageScanner:
 
 
 def count_figures(page: Path, scanner: PageScanner, html_dir: Path) -> tuple[int, list[str]]:
-    """Number of <img> whose src is an existing PNG inside html_dir; broken srcs."""
+    """Number of <img> whose src is an existing SVG or PNG inside html_dir; broken srcs."""
     found, broken = 0, []
     root = html_dir.resolve()
     for src in scanner.img_srcs:
@@ -110,7 +110,7 @@ def count_figures(page: Path, scanner: PageScanner, html_dir: Path) -> tuple[int
         target = (page.parent / unquote(parts.path)).resolve()
         if not target.is_file() or root not in target.parents:
             broken.append(src)
-        elif target.suffix.lower() == ".png":
+        elif target.suffix.lower() in (".svg", ".png"):
             found += 1
     return found, broken
 
