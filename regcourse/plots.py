@@ -63,6 +63,9 @@ PLAIN_COLOR = "#4D4D4D"  # dark grey: the model without the regularizer
 OTHER_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 PALETTE = [TRAIN_COLOR, VAL_COLOR] + OTHER_COLORS
 
+#: Colours for curves that stand for no method (black, then greys).
+NEUTRAL_COLORS = ["#000000", "#7F7F7F", "#BBBBBB"]
+
 #: One colour per meaning, the same in every chapter (look up with :func:`color`).
 COLORS = {
     # data
@@ -309,14 +312,18 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
     return fig, axes
 
 
-def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False):
+def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False, colors=None):
     """Curves against a hyperparameter (penalty λ, degree, training-set size, ...).
 
     ``curves`` maps a legend label to ``(means, stds)``, one value per entry
-    of ``x`` (``stds`` may be None). A label containing "train" is drawn in
-    the training colour, one containing "val" in the validation colour. With
-    ``logx=True`` the x-axis is logarithmic, so every x must be > 0 (plot
-    λ = 0 separately, e.g. as a horizontal line). Returns the Axes.
+    of ``x`` (``stds`` may be None). Each curve's colour follows its meaning:
+    ``colors`` may map a label to a colour or to a meaning ("dropout", "l2");
+    otherwise a label that is itself a meaning ("plain", "batch norm", "test")
+    gets that meaning's colour, a label containing "train" the training colour,
+    one containing "val" the validation colour, and any other label a neutral
+    black or grey, never a regularizer's colour. With ``logx=True`` the x-axis
+    is logarithmic, so every x must be > 0 (plot λ = 0 separately, e.g. as a
+    horizontal line). Returns the Axes.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 1 or len(x) == 0:
@@ -328,7 +335,8 @@ def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False):
     if logx and np.any(x <= 0):
         raise ValueError("logx=True needs every x > 0 (a log axis cannot show 0 or negatives)")
 
-    other_colors = iter(OTHER_COLORS * len(curves))
+    colors = dict(colors or {})
+    neutral_colors = iter(NEUTRAL_COLORS * len(curves))
     with plt.rc_context(HOUSE_STYLE):
         if ax is None:
             _, ax = plt.subplots()
@@ -340,17 +348,25 @@ def plot_sweep(x, curves: dict, xlabel, ylabel, title, ax=None, logx=False):
                     f"curve {name!r}: means and stds need one value per x ({len(x)}), "
                     f"got shapes {means.shape} and {stds.shape}"
                 )
-            if "train" in str(name).lower():
-                color = TRAIN_COLOR
-            elif "val" in str(name).lower():
-                color = VAL_COLOR
-            else:
-                color = next(other_colors)
+            color = _curve_color(str(name), colors.get(name), neutral_colors)
             _line_with_band(ax, x, means, stds, color, str(name), marker="o")
         if logx:
             ax.set_xscale("log")
         _decorate(ax, title, xlabel, ylabel)
     return ax
+
+
+def _curve_color(label: str, chosen, neutral_colors) -> str:
+    """The colour of one curve of :func:`plot_sweep` (see its docstring)."""
+    if chosen is not None:
+        return COLORS.get(str(chosen).lower(), chosen)
+    if label.lower() in COLORS:
+        return COLORS[label.lower()]
+    if "train" in label.lower():
+        return TRAIN_COLOR
+    if "val" in label.lower():
+        return VAL_COLOR
+    return next(neutral_colors)
 
 
 def plot_digit_grid(images, titles=None, ncols=10, title=None):

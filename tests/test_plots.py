@@ -182,3 +182,27 @@ def test_plot_coefficient_path_with_shared_x_axes_stays_inverted():
         plot_coefficient_path(alphas, np.ones((5, 2)), ax=ax)
     assert all(ax.xaxis_inverted() for ax in axes)
     plt.close(fig)
+
+
+def test_plot_sweep_colours_follow_meaning():
+    from regcourse.plots import COLORS, NEUTRAL_COLORS, TRAIN_COLOR, VAL_COLOR
+
+    curves = {name: ([1.0, 2.0], None)
+              for name in ("train acc", "val acc", "plain", "weights at 0", "other", "mine")}
+    ax = plot_sweep([1, 2], curves, "x", "y", "t", colors={"mine": "dropout"})
+    drawn = [line.get_color() for line in ax.get_lines()]
+    assert drawn == [TRAIN_COLOR, VAL_COLOR, COLORS["plain"], NEUTRAL_COLORS[0],
+                     NEUTRAL_COLORS[1], COLORS["dropout"]]
+    plt.close("all")
+
+
+def test_house_colour_lookup_and_figure_size():
+    from regcourse.plots import FIGURE_WIDTH, color, figure_size
+
+    assert color("Batch Norm") == color("batch norm") != color("layer norm")
+    assert color("plain") == color("baseline")
+    with pytest.raises(ValueError, match="no house colour for 'groupnorm'"):
+        color("groupnorm")
+    assert figure_size(2, 2)[0] == FIGURE_WIDTH and figure_size()[0] <= FIGURE_WIDTH
+    with pytest.raises(ValueError, match="at most 2 panels per row"):
+        figure_size(3)
