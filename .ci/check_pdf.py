@@ -13,6 +13,7 @@ pdftoppm):
   appear, and no display-maths delimiter ($$) is left in the text;
 - every figure is there: at least as many images as the chapters have figure cells;
 - every chapter's "Claims checked" table is there (its header, once per chapter);
+- chapters are numbered as on the web site (chapters/05_dropout opens "Chapter five");
 - a few pages (the title page, the first page of chapters 2 and 5, the first claims
   table) are rendered to PNG under --pages-dir, and none of them is blank.
 
@@ -74,11 +75,24 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
-def first_page_with(pages: list[str], needle: str, start: int = 0) -> int | None:
-    for number, page in enumerate(pages[start:], start=start):
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve "
+                "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+
+
+def first_page_with(pages: list[str], needle: str) -> int | None:
+    for number, page in enumerate(pages):
         if needle.lower() in normalize(page):
             return number
     return None
+
+
+def chapter_page(pages: list[str], title: str) -> tuple[int | None, str]:
+    """The page that opens a chapter ("CHAPTER / FIVE / DROPOUT"), and its number word."""
+    for number, page in enumerate(pages):
+        words = normalize(page).split(" ", 2)
+        if len(words) == 3 and words[0] == "chapter" and words[2].startswith(normalize(title)):
+            return number, words[1]
+    return None, ""
 
 
 def render(pdf: Path, page_index: int, target: Path) -> float:
@@ -127,12 +141,22 @@ def check(pdf: Path, pages_dir: Path) -> list[str]:
     if claims_tables < expected:
         problems.append(f"{claims_tables} claims tables for {expected} chapters")
 
+    # Chapters are numbered as on the web site: chapters/05_dropout is chapter five.
+    opening_pages = {}
+    for stem, title in titles.items():
+        page, word = chapter_page(pages, title)
+        opening_pages[stem] = page
+        expected = NUMBER_WORDS[int(stem[:2])] if stem[:2].isdigit() else None
+        if page is None:
+            problems.append(f"no chapter opening page for {title!r}")
+        elif expected and word != expected:
+            problems.append(f"{title!r} is chapter {word!r} in the PDF, {expected!r} on the site")
+
     pages_dir.mkdir(parents=True, exist_ok=True)
-    chapter_2 = first_page_with(pages, titles.get("02_l2_weight_decay", "L2"), 5)
-    chapter_5 = first_page_with(pages, titles.get("05_dropout", "Dropout"), 5)
     claims = first_page_with(pages, CLAIMS_HEADER)
-    for name, index in (("title", 0), ("chapter-02", chapter_2),
-                        ("chapter-05", chapter_5), ("claims-table", claims)):
+    for name, index in (("title", 0), ("chapter-02", opening_pages.get("02_l2_weight_decay")),
+                        ("chapter-05", opening_pages.get("05_dropout")),
+                        ("claims-table", claims)):
         if index is None:
             problems.append(f"could not find the page for {name}")
             continue
