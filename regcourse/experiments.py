@@ -475,17 +475,17 @@ class Table:
 
 
 #: The columns of every "Claims checked" table in the book.
-CLAIMS_HEADER = ["Claim", "Measured here (mean ± std over seeds)", "Verdict"]
+CLAIMS_HEADER = ["Claim", "Measured here", "Verdict"]
 
 
 def claims_table(claims) -> Table:
     """The "Claims checked" table that closes each chapter: one format for the book.
 
     ``claims`` is a list of ``(claim, measured, verdict)`` triples of text:
-    what the literature or folklore says, what this chapter's runs measured,
-    and the verdict ("true", "false", "only with wrong labels here", ...). The
-    chapter asserts each verdict in code next to the table; this function only
-    lays it out.
+    what the literature or folklore says, what this chapter's runs measured
+    (say how: "mean ± std over 5 seeds", "paired difference, 95% CI"), and the
+    verdict ("true", "false", "only with wrong labels here", ...). The chapter
+    asserts each verdict in code next to the table; this function only lays it out.
     """
     rows = [list(claim) for claim in claims]
     if not rows:

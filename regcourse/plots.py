@@ -90,7 +90,7 @@ COLORS = {
     "cnn": "#332288",  # indigo
     "early stopping": "#999933",  # olive
     "augmentation": "#117733",  # dark green
-    "label smoothing": "#DDCC77",  # sand
+    "label smoothing": "#997700",  # dark gold
     "mixup": "#E69F00",  # orange (never shown next to elastic net)
     "ensemble": "#000000",  # black
 }
@@ -301,6 +301,9 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
             fig = axes[0].figure
         for name, ax in zip(names, axes):
             plot_gap(groups[name], metric=metric, ax=ax, title=str(name))
+        for ax in axes[1:]:  # the panels share one legend: keep it on the first only
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
         if sharey:
             lows, highs = zip(*(ax.get_ylim() for ax in axes))
             for ax in axes:
