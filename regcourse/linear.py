@@ -47,17 +47,35 @@ def _centre(X, y):
     return X - x_mean, y - y_mean, x_mean, y_mean
 
 
+def _ridge_svd(Xc, yc, alpha: float):
+    """Ridge on centred data through the thin SVD  Xc = U diag(s) V^T:
+
+        w = V diag(s / (s^2 + alpha)) U^T yc.
+
+    This never forms Xc^T Xc (whose condition number is the square of Xc's), so it
+    stays accurate when n < p and alpha is tiny. Singular values below
+    eps * max(n, p) * s_max are rank deficiency, not signal, and count as exactly 0
+    (numpy.linalg.lstsq's default cut-off); with alpha = 0 this gives the
+    minimum-norm least-squares solution.
+    """
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    cutoff = np.finfo(np.float64).eps * max(Xc.shape) * (s[0] if len(s) else 0.0)
+    kept = s > cutoff
+    shrink = np.zeros_like(s)
+    shrink[kept] = s[kept] / (s[kept] ** 2 + alpha)
+    return Vt.T @ (shrink * (U.T @ yc))
+
+
 def fit_ridge(X, y, alpha: float):
-    """Ridge regression in closed form: w = (Xc^T Xc + alpha I)^{-1} Xc^T yc on centred data."""
+    """Ridge regression in closed form: w = (Xc^T Xc + alpha I)^{-1} Xc^T yc on centred data.
+
+    Computed stably from the SVD of Xc (see ``_ridge_svd``); alpha = 0 gives the
+    minimum-norm least-squares solution.
+    """
     X, y = _check_xy(X, y)
     alpha = non_negative("alpha", alpha)
     Xc, yc, x_mean, y_mean = _centre(X, y)
-    gram = Xc.T @ Xc + alpha * np.eye(X.shape[1])
-    coef = (
-        np.linalg.lstsq(gram, Xc.T @ yc, rcond=None)[0]
-        if alpha == 0
-        else np.linalg.solve(gram, Xc.T @ yc)
-    )
+    coef = _ridge_svd(Xc, yc, alpha)
     return coef, float(y_mean - x_mean @ coef)
 
 
@@ -86,22 +104,56 @@ def _duality_gap(Xc, yc, coef, residual, l1, l2):
     )
 
 
+def _check_l1_weight(alpha: float, l1_ratio: float, n: int):
+    """Refuse problems without an L1 term, pointing to the solver that handles them."""
+    if alpha == 0:
+        raise ValueError(
+            "alpha must be > 0 for the lasso and elastic net, got alpha=0: with no penalty the "
+            "problem is ordinary least squares; use fit_ridge(X, y, 0.0) (minimum-norm least "
+            "squares), or fit_ridge with a tiny alpha"
+        )
+    if l1_ratio == 0:
+        raise ValueError(
+            f"l1_ratio must be > 0 for fit_elastic_net, got l1_ratio=0: with no L1 term the "
+            f"problem is ridge; use fit_ridge(X, y, alpha * n_samples), here "
+            f"fit_ridge(X, y, {alpha * n!r}) (fit_ridge's objective is 2 n times this one)"
+        )
+
+
+def _initial_coef(coef_init, n_features: int):
+    """A float copy of ``coef_init`` (zeros if None), checked to hold one entry per feature."""
+    if coef_init is None:
+        return np.zeros(n_features)
+    coef = np.array(coef_init, dtype=np.float64)
+    if coef.shape != (n_features,):
+        raise ValueError(
+            f"coef_init must have shape ({n_features},) (one entry per feature), "
+            f"got shape {coef.shape}"
+        )
+    return coef
+
+
 def fit_elastic_net(X, y, alpha: float, l1_ratio: float = 0.5, tol: float = 1e-10,
                     max_iter: int = 100_000, coef_init=None):
     """Elastic net by cyclic coordinate descent (scikit-learn's ``ElasticNet`` objective).
 
     Returns ``(coef, intercept)``. ``coef_init`` warm-starts the descent (used by the paths).
+    Needs alpha > 0 and l1_ratio > 0: without an L1 term the duality-gap stopping rule
+    degenerates, and the problem is ridge (``fit_ridge``) or least squares anyway.
+    A constant feature has coefficient 0 at the optimum (it is all zeros once centred).
     Raises ``RuntimeError`` if the duality gap is not below ``tol`` after ``max_iter`` sweeps.
     """
     X, y = _check_xy(X, y)
     alpha = non_negative("alpha", alpha)
     l1_ratio = in_unit_interval("l1_ratio", l1_ratio)
+    _check_l1_weight(alpha, l1_ratio, len(y))
     max_iter = positive_int("max_iter", max_iter)
     n, n_features = X.shape
     Xc, yc, x_mean, y_mean = _centre(X, y)
     l1, l2 = alpha * l1_ratio * n, alpha * (1 - l1_ratio) * n
     column_norms = (Xc**2).sum(axis=0)
-    coef = np.zeros(n_features) if coef_init is None else np.array(coef_init, dtype=np.float64)
+    coef = _initial_coef(coef_init, n_features)
+    coef[column_norms == 0] = 0.0  # constant features: the optimum, and never updated below
     residual = yc - Xc @ coef
     gap_tolerance = tol * (yc @ yc) / 2
     for _ in range(max_iter):

@@ -125,3 +125,86 @@ def test_elastic_net_rejects_bad_l1_ratio_and_alphas():
         linear.alpha_max(X, y, 0.0)
     with pytest.raises(RuntimeError, match="did not converge"):
         linear.fit_lasso(X, y, 0.01, max_iter=1)
+
+
+def wide_problem(seed=0):
+    """More features than samples (25 x 70): X^T X is singular, its condition number huge."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((25, 70)), rng.standard_normal(25)
+
+
+def ridge_by_svd(X, y, alpha):
+    """The exact ridge solution from the SVD of the centred X (rank-deficient directions -> 0)."""
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    kept = s > 1e-12 * s[0]
+    return Vt.T[:, kept] @ (s[kept] / (s[kept] ** 2 + alpha) * (U.T[kept] @ yc))
+
+
+@pytest.mark.parametrize("alpha", [1e-13, 1e-10, 1e-6])
+def test_ridge_is_accurate_with_more_features_than_samples_and_tiny_alpha(alpha):
+    X, y = wide_problem()
+    coef, intercept = linear.fit_ridge(X, y, alpha)
+    assert_coef_close(coef, ridge_by_svd(X, y, alpha), rtol=1e-8)
+    assert intercept == pytest.approx(y.mean() - X.mean(axis=0) @ coef)
+
+
+def test_ridge_at_alpha_zero_is_minimum_norm_least_squares_when_wide():
+    X, y = wide_problem(1)
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    coef, _ = linear.fit_ridge(X, y, 0.0)
+    assert_coef_close(coef, np.linalg.lstsq(Xc, yc, rcond=None)[0], rtol=1e-8)
+
+
+@pytest.mark.parametrize("alpha", [0.1, 1.0, 100.0])
+def test_ridge_equals_sklearn_with_more_features_than_samples(alpha):
+    X, y = wide_problem(2)
+    coef, intercept = linear.fit_ridge(X, y, alpha)
+    ref = Ridge(alpha=alpha, solver="svd").fit(X, y)
+    assert_coef_close(coef, ref.coef_, rtol=1e-8)
+    assert intercept == pytest.approx(ref.intercept_, rel=1e-8, abs=1e-10)
+
+
+def test_lasso_and_elastic_net_without_l1_term_are_refused_with_a_pointer():
+    X, y = DATASETS["diabetes"]
+    with pytest.raises(ValueError, match=r"alpha must be > 0.*least squares.*fit_ridge\(X, y, 0"):
+        linear.fit_lasso(X, y, 0.0)
+    with pytest.raises(ValueError, match=r"alpha must be > 0.*least squares"):
+        linear.fit_elastic_net(X, y, 0.0, 0.5)
+    with pytest.raises(ValueError, match=r"l1_ratio must be > 0.*ridge.*fit_ridge"):
+        linear.fit_elastic_net(X, y, 0.1, 0.0)
+    with pytest.raises(ValueError, match="l1_ratio must be > 0"):
+        linear.elastic_net_path(X, y, [1.0, 0.1], l1_ratio=0.0)
+
+
+def test_elastic_net_l1_ratio_zero_message_gives_the_equivalent_ridge_alpha():
+    X, y = DATASETS["correlated"]
+    alpha = 0.05
+    with pytest.raises(ValueError, match="l1_ratio") as error:
+        linear.fit_elastic_net(X, y, alpha, 0.0)
+    ridge_alpha = alpha * len(y)
+    assert f"fit_ridge(X, y, {ridge_alpha!r})" in str(error.value)
+    # that ridge is the limit of the elastic net as l1_ratio -> 0
+    near, _ = linear.fit_elastic_net(X, y, alpha, 1e-6)
+    assert_coef_close(near, linear.fit_ridge(X, y, ridge_alpha)[0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("fit", [linear.fit_lasso,
+                                 lambda X, y, a, **kw: linear.fit_elastic_net(X, y, a, 0.5, **kw)],
+                         ids=["lasso", "enet"])
+def test_warm_start_with_nonzero_coefficient_on_a_constant_column_converges(fit):
+    X, y = DATASETS["diabetes"]
+    X = np.column_stack([X, np.full(len(y), 3.0)])  # a constant feature: zero once centred
+    coef_init = np.zeros(X.shape[1])
+    coef_init[-1] = 5.0
+    coef, intercept = fit(X, y, 0.1, coef_init=coef_init, max_iter=10_000)
+    assert coef[-1] == 0.0
+    cold, cold_intercept = fit(X, y, 0.1)
+    assert_coef_close(coef, cold)
+    assert intercept == pytest.approx(cold_intercept)
+
+
+def test_coef_init_of_the_wrong_length_is_refused():
+    X, y = DATASETS["diabetes"]
+    with pytest.raises(ValueError, match=r"coef_init must have shape \(10,\)"):
+        linear.fit_lasso(X, y, 0.1, coef_init=np.zeros(9))
