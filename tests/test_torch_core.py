@@ -212,3 +212,46 @@ def test_torch_layers_reject_bad_input():
         rt.SGD(rt.Linear(2, 2).parameters(), lr=-1)
     with pytest.raises(ValueError, match="label_smoothing"):
         rt.CrossEntropyLoss(label_smoothing=-0.1)
+
+
+# --- class labels: never truncated, never out of range ------------------------------
+
+
+@pytest.mark.parametrize("target, match", [
+    ([0.9, 1.7], "integer class indices"),
+    ([0, 3], r"must lie in \[0, 2\], got range \[0, 3\]"),
+    ([-1, 0], r"must lie in \[0, 2\], got range \[-1, 0\]"),
+], ids=["float", "too-large", "negative"])
+def test_cross_entropy_rejects_bad_labels_on_both_sides(target, match):
+    logits = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=match):
+        rnp.CrossEntropyLoss()(logits, np.array(target))
+    with pytest.raises(ValueError, match=match):
+        rt.CrossEntropyLoss()(torch.zeros(2, 3), torch.tensor(target))
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_fit_rejects_non_integer_labels_instead_of_truncating_them(side):
+    X = np.random.default_rng(0).standard_normal((10, 2))
+    y = np.array([0.9, 1.7] * 5)
+    model = side.mlp([2, 3])
+    with pytest.raises(ValueError, match="integer class indices"):
+        side.fit(model, side.CrossEntropyLoss(), side.SGD(model.parameters(), lr=0.1),
+                 (X, y), (X, y), epochs=1, batch_size=5)
+
+
+def test_torch_fit_rejects_non_integer_labels_for_torch_nn_loss_too():
+    X = np.random.default_rng(0).standard_normal((10, 2))
+    model = rt.mlp([2, 3])
+    with pytest.raises(ValueError, match=r"non-integer values such as \[0.5"):
+        rt.fit(model, torch.nn.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
+               (X, np.array([0.5, 1.0] * 5)), (X, np.zeros(10)), epochs=1, batch_size=5)
+
+
+def test_torch_fit_still_accepts_whole_number_float_labels():
+    X = np.random.default_rng(0).standard_normal((10, 2))
+    y = np.array([0.0, 1.0] * 5)
+    model = rt.mlp([2, 3])
+    history = rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
+                     (X, y), (X, y), epochs=1, batch_size=5)
+    assert history.epochs == 1

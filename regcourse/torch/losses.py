@@ -14,6 +14,20 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     return shifted - torch.log(torch.exp(shifted).sum(dim=-1, keepdim=True))
 
 
+def check_class_range(target: torch.Tensor, n_classes: int) -> None:
+    """Raise ValueError unless every class index lies in [0, n_classes - 1].
+
+    Skipped on the meta device, whose tensors hold no values to check.
+    """
+    if target.device.type == "meta" or target.numel() == 0:
+        return
+    low, high = int(target.min()), int(target.max())
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"target classes must lie in [0, {n_classes - 1}], got range [{low}, {high}]"
+        )
+
+
 class CrossEntropyLoss(nn.Module):
     """Softmax cross-entropy on logits: -(1/N) sum_n sum_c q_nc log p_nc,
     q = (1 - eps) onehot + eps / C with ``label_smoothing`` eps in [0, 1)
@@ -41,6 +55,7 @@ class CrossEntropyLoss(nn.Module):
             raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
         if n == 0:
             raise ValueError("CrossEntropyLoss got an empty batch")
+        check_class_range(target, n_classes)
         log_p = log_softmax(logits)
         onehot = torch.zeros_like(log_p).scatter_(1, target.long().unsqueeze(1), 1.0)
         q = (1.0 - self.label_smoothing) * onehot + self.label_smoothing / n_classes

@@ -24,12 +24,34 @@ def model_device_and_dtype(model: nn.Module):
     return p.device, p.dtype
 
 
+def class_indices(y: torch.Tensor) -> torch.Tensor:
+    """Labels as int64 class indices; floats are accepted only if they are whole numbers.
+
+    Casting 1.7 to an integer would silently train on class 1, so non-integer
+    labels raise a ValueError instead.
+    """
+    if y.dtype.is_complex:
+        raise ValueError(f"class labels must be integer class indices, got dtype {y.dtype}")
+    if y.dtype.is_floating_point and y.device.type != "meta":
+        whole = torch.isfinite(y) & (y == torch.round(y))
+        if not bool(whole.all()):
+            bad = y[~whole][:3].tolist()
+            raise ValueError(
+                f"class labels must be integer class indices (0, 1, 2, ...), got non-integer "
+                f"values such as {bad}; round or encode the labels first"
+            )
+    return y.long()
+
+
 def as_tensors(split, device, dtype, classification: bool):
-    """(X, y) as tensors on ``device``: X in ``dtype``, y as int64 class indices or in ``dtype``."""
+    """(X, y) as tensors on ``device``: X in ``dtype``, y as int64 class indices or in ``dtype``.
+
+    Classification labels must be whole numbers (see ``class_indices``).
+    """
     X, y = split
     X = torch.as_tensor(X if torch.is_tensor(X) else np.asarray(X)).to(device=device, dtype=dtype)
     y = torch.as_tensor(y if torch.is_tensor(y) else np.asarray(y)).to(device=device)
-    y = y.long() if classification else y.to(dtype)
+    y = class_indices(y) if classification else y.to(dtype)
     return X, y
 
 
