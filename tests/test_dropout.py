@@ -210,3 +210,17 @@ def test_fit_applies_max_norm_to_weights_only():
     rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.5), (X, y), (X, y),
            5, 16, constraint=rt.MaxNorm(0.5))
     assert t_model[0].weight.norm(dim=1).max().item() <= 0.5 + 1e-6
+
+
+@pytest.mark.parametrize("module", [rnp, rt], ids=["numpy", "torch"])
+@pytest.mark.parametrize("cls", ["Dropout", "GaussianDropout", "AlphaDropout"])
+def test_a_frozen_mask_of_another_shape_raises_instead_of_broadcasting(module, cls):
+    layer = getattr(module, cls)(0.3)
+    first = np.ones((4, 6)) if module is rnp else torch.ones(4, 6)
+    layer(first)
+    layer.freeze_mask()
+    for shape in [(1, 6), (4, 1), (8, 6)]:  # (1, 6) and (4, 1) would broadcast silently
+        x = np.ones(shape) if module is rnp else torch.ones(shape)
+        with pytest.raises(ValueError, match=r"frozen mask has shape \(4, 6\)"):
+            layer(x)
+    assert layer(first).shape == (4, 6)

@@ -372,3 +372,42 @@ def test_mixup_must_be_a_mixup(blobs):
     with pytest.raises(ValueError, match=r"mixup must be a Mixup\(alpha\) or None, got float"):
         rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.1), train, val,
                 1, 32, mixup=0.2)
+
+
+# --- predict gives every module back its own mode ------------------------------------
+
+
+def frozen_bn_model(side):
+    """A training model whose BatchNorm is deliberately frozen in evaluation mode."""
+    model = side.Sequential(side.Linear(4, 6), side.BatchNorm1d(6), side.ReLU(),
+                            side.Linear(6, 3))
+    model.train()
+    model[1].eval()
+    return model
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_predict_restores_each_module_mode(side):
+    model = frozen_bn_model(side)
+    X = np.ones((5, 4)) if side is rnp else torch.ones(5, 4)
+    side.predict(model, X)
+    assert [m.training for m in model.modules()] == [True, True, False, True, True]
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_predict_restores_modes_when_the_forward_pass_raises(side):
+    model = frozen_bn_model(side)
+    X = np.ones((5, 7)) if side is rnp else torch.ones(5, 7)  # wrong feature count
+    with pytest.raises(ValueError, match="expects input"):
+        side.predict(model, X)
+    assert [m.training for m in model.modules()] == [True, True, False, True, True]
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_evaluate_keeps_a_frozen_batchnorm_frozen(side):
+    model = frozen_bn_model(side)
+    X, y = np.ones((5, 4)), np.zeros(5, dtype=int)
+    if side is rt:
+        X, y = torch.ones(5, 4), torch.zeros(5, dtype=torch.long)
+    side.evaluate(model, side.CrossEntropyLoss(), X, y)
+    assert not model[1].training and model[0].training

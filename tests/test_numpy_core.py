@@ -1,5 +1,7 @@
 """The NumPy reference: gradient checks for every layer and loss, optimizers, modes, errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -239,3 +241,150 @@ def test_sequential_slice_is_a_sequential_sharing_layers():
     assert isinstance(head, rnp.Sequential) and len(head) == 2 and head[0] is model[0]
     x = np.ones((2, 4))
     np.testing.assert_array_equal(head(x), model[1](model[0](x)))
+
+
+# --- one layer object, one place: reuse is refused, parameters listed once ----------
+
+
+def test_sequential_refuses_the_same_layer_twice():
+    layer = rnp.Linear(3, 3)
+    message = r"same Linear instance twice.*one cache per layer.*torch side for weight tying"
+    with pytest.raises(ValueError, match=message):
+        rnp.Sequential(layer, rnp.ReLU(), layer)
+    relu = rnp.ReLU()  # a shared activation would overwrite its mask too
+    with pytest.raises(ValueError, match="same ReLU instance twice"):
+        rnp.Sequential(rnp.Linear(3, 3), relu, rnp.Linear(3, 3), relu)
+    with pytest.raises(ValueError, match="same Linear instance twice"):
+        rnp.Sequential(rnp.Sequential(layer), layer)  # also when nested
+
+
+class Tied(rnp.Module):
+    """A custom module using one Linear twice: what Sequential cannot catch, fit does."""
+
+    def __init__(self):
+        self.first = rnp.Linear(4, 4)
+        self.second = self.first
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+def test_parameters_and_modules_list_a_shared_object_once():
+    model = Tied()
+    assert len(model.parameters()) == 2  # weight and bias, not four
+    assert [name for name, _ in model.named_parameters()] == ["first.weight", "first.bias"]
+    assert len(list(model.modules())) == 2
+    assert set(model.state_dict()) == {"first.weight", "first.bias",
+                                       "second.weight", "second.bias"}  # as torch's state_dict
+
+
+def test_fit_refuses_a_model_with_a_shared_layer():
+    model = Tied()
+    X, y = np.ones((4, 4)), np.zeros(4, dtype=int)
+    with pytest.raises(ValueError, match="same Linear instance twice"):
+        rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.1),
+                (X, y), (X, y), epochs=1, batch_size=2)
+
+
+def test_optimizer_refuses_a_parameter_listed_twice():
+    w = rnp.Linear(2, 2).weight
+    with pytest.raises(ValueError, match="same Parameter more than once"):
+        rnp.SGD([w, w], lr=0.1)
+
+
+def test_torch_parameters_list_a_tied_weight_once():
+    import torch
+
+    import regcourse.torch as rt
+
+    layer = rt.Linear(3, 3)
+    model = rt.Sequential(layer, rt.ReLU(), layer)  # weight tying is fine with autograd
+    assert len(list(model.parameters())) == 2
+    model(torch.ones(2, 3)).sum().backward()
+    assert layer.weight.grad is not None
+
+
+# --- backward checks the shape of the upstream gradient -----------------------------
+
+
+@pytest.mark.parametrize(
+    "make_layer, shape",
+    [
+        (lambda: rnp.Linear(5, 3), (4, 5)),
+        (lambda: rnp.ReLU(), (4, 6)),
+        (lambda: rnp.Tanh(), (4, 6)),
+        (lambda: rnp.Flatten(), (3, 2, 4)),
+        (lambda: rnp.Unflatten(1, (2, 3)), (4, 6)),
+        (lambda: rnp.mlp([5, 8, 3]), (4, 5)),
+        (lambda: rnp.Dropout(0.5), (4, 6)),
+        (lambda: rnp.Dropout(0.5).eval(), (4, 6)),
+        (lambda: rnp.GaussianDropout(0.3), (4, 6)),
+        (lambda: rnp.AlphaDropout(0.3), (4, 6)),
+        (lambda: rnp.SELU(), (4, 6)),
+        (lambda: rnp.GaussianNoise(0.1), (4, 6)),
+        (lambda: rnp.BatchNorm1d(6), (4, 6)),
+        (lambda: rnp.BatchNorm1d(6).eval(), (4, 6)),
+        (lambda: rnp.BatchNorm2d(2), (4, 2, 3, 3)),
+        (lambda: rnp.LayerNorm(6), (4, 6)),
+        (lambda: rnp.Conv1d(2, 3, 3), (4, 2, 8)),
+        (lambda: rnp.MaxPool1d(2), (4, 2, 8)),
+        (lambda: rnp.GlobalAvgPool(), (4, 2, 8)),
+    ],
+    ids=["linear", "relu", "tanh", "flatten", "unflatten", "mlp", "dropout", "dropout-eval",
+         "gaussian-dropout", "alpha-dropout", "selu", "gaussian-noise", "batchnorm1d",
+         "batchnorm1d-eval", "batchnorm2d", "layernorm", "conv1d", "maxpool1d", "globalavgpool"],
+)
+def test_backward_refuses_an_upstream_gradient_of_the_wrong_shape(make_layer, shape, rng):
+    rnp.manual_seed(0)
+    layer = make_layer()
+    out = layer(rng.standard_normal(shape))
+    message = "backward expects dout of the forward output's shape " + re.escape(str(out.shape))
+    for wrong in [out.shape[:-1] + (1,), (1,) + out.shape[1:], out.shape[1:], ()]:
+        with pytest.raises(ValueError, match=message):
+            layer.backward(np.ones(wrong))
+    assert layer.backward(np.ones(out.shape)).shape == shape  # the right shape still works
+
+
+@pytest.mark.parametrize("loss, pred, target", [
+    (rnp.CrossEntropyLoss(), np.zeros((3, 4)), np.array([0, 1, 2])),
+    (rnp.MSELoss(), np.zeros((3, 1)), np.ones((3, 1))),
+], ids=["cross-entropy", "mse"])
+def test_loss_backward_refuses_a_non_scalar_dout(loss, pred, target):
+    loss(pred, target)
+    with pytest.raises(ValueError, match="expects a scalar dout"):
+        loss.backward(np.ones(3))
+    assert loss.backward(2.0).shape == pred.shape
+
+
+# --- Flatten of an empty batch, as torch.nn.Flatten ---------------------------------
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4), (0, 5), (0, 2, 0), (2, 3, 4)])
+def test_flatten_of_an_empty_batch_matches_torch_nn_flatten(shape):
+    import torch
+
+    import regcourse.torch as rt
+
+    expected = tuple(torch.nn.Flatten()(torch.zeros(shape)).shape)
+    layer = rnp.Flatten()
+    out = layer(np.zeros(shape))
+    assert out.shape == expected
+    assert layer.backward(np.zeros(expected)).shape == shape
+    assert tuple(rt.Flatten()(torch.zeros(shape)).shape) == expected
+
+
+@pytest.mark.parametrize("dim, sizes, shape", [(1, (2, 3), (0, 6)), (1, (-1, 3), (0, 6)),
+                                               (0, (2, -1), (0, 6))])
+def test_unflatten_of_an_empty_batch_matches_torch_nn_unflatten(dim, sizes, shape):
+    import torch
+
+    import regcourse.torch as rt
+
+    expected = tuple(torch.nn.Unflatten(dim, sizes)(torch.zeros(shape)).shape)
+    assert rnp.Unflatten(dim, sizes)(np.zeros(shape)).shape == expected
+    assert tuple(rt.Unflatten(dim, sizes)(torch.zeros(shape)).shape) == expected
+
+
+def test_mlp_with_flatten_predicts_an_empty_batch():
+    model = rnp.Sequential(rnp.Flatten(), rnp.Linear(6, 2))
+    assert rnp.predict(model, np.zeros((0, 2, 3))).shape == (0, 2)

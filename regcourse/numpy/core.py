@@ -13,6 +13,8 @@ Everything computes in float64, so gradient checks are precise.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from regcourse._checks import positive_int
@@ -46,6 +48,15 @@ class Module:
     Subclasses may list array attributes that are state but not learnable
     (e.g. batch norm's running mean) in ``_buffer_names``; they are saved in
     ``state_dict`` like PyTorch's buffers.
+
+    One layer object, one place in the model. ``forward`` keeps what ``backward``
+    needs in the layer itself (one cache per layer), so a layer used twice in one
+    forward pass (weight tying) would see its first cache overwritten by the second
+    and get wrong gradients. ``Sequential`` and ``fit`` therefore refuse a model in
+    which the same module instance appears twice (see ``check_no_shared_modules``);
+    use two layers, or the torch side, whose autograd handles tied weights.
+    As in torch, ``parameters()``, ``named_parameters()`` and ``modules()`` list a
+    shared object once, so an optimizer never steps a parameter twice.
     """
 
     _buffer_names: tuple[str, ...] = ()
@@ -66,14 +77,24 @@ class Module:
             if isinstance(value, Module):
                 yield name, value
 
-    def named_parameters(self, prefix: str = ""):
+    def _all_named_parameters(self, prefix: str = ""):
+        """Every (name, parameter), a shared parameter once under each of its names."""
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
+            yield from child._all_named_parameters(prefix + name + ".")
+
+    def named_parameters(self, prefix: str = ""):
+        """(name, parameter) pairs; a parameter reached twice is listed once (as in torch)."""
+        seen = set()
+        for name, p in self._all_named_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
 
     def parameters(self):
+        """The learnable parameters, each object once."""
         return [p for _, p in self.named_parameters()]
 
     def named_buffers(self, prefix: str = ""):
@@ -84,10 +105,19 @@ class Module:
         for name, child in self.named_children():
             yield from child.named_buffers(prefix + name + ".")
 
-    def modules(self):
+    def _all_modules(self):
+        """This module and every sub-module, a shared one as often as it is reached."""
         yield self
         for _, child in self.named_children():
-            yield from child.modules()
+            yield from child._all_modules()
+
+    def modules(self):
+        """This module and every sub-module, each object once (as in torch)."""
+        seen = set()
+        for module in self._all_modules():
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
 
     # --- modes and gradients -----------------------------------------------
     def train(self, mode: bool = True):
@@ -107,13 +137,13 @@ class Module:
     # --- saving and loading, with torch.nn's names -------------------------
     def state_dict(self) -> dict:
         """Copies of all parameters and buffers, named as torch.nn names them."""
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state = {name: p.data.copy() for name, p in self._all_named_parameters()}
         state.update({name: np.array(b, copy=True) for name, b in self.named_buffers()})
         return state
 
     def load_state_dict(self, state: dict):
         """Copy arrays (NumPy arrays or torch tensors) into this module, in place."""
-        own = dict(self.named_parameters())
+        own = dict(self._all_named_parameters())
         buffers = dict(self.named_buffers())
         expected = set(own) | set(buffers)
         missing, unexpected = expected - set(state), set(state) - expected
@@ -141,6 +171,24 @@ def _to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def check_no_shared_modules(model: Module, where: str = "the model") -> Module:
+    """Raise ValueError if one module instance appears twice in ``model``; return ``model``.
+
+    The NumPy layers keep one cache per layer (see ``Module``), so a layer reached
+    twice would get wrong gradients.
+    """
+    seen = set()
+    for module in model._all_modules():
+        if id(module) in seen:
+            raise ValueError(
+                f"{where} contains the same {type(module).__name__} instance twice: "
+                "the NumPy reference keeps one cache per layer, so a layer cannot be used "
+                "twice; use two layers, or the torch side for weight tying"
+            )
+        seen.add(id(module))
+    return model
+
+
 def _require_forward(cache, layer: Module):
     if cache is None:
         raise RuntimeError(
@@ -154,7 +202,8 @@ def _check_upstream(dout, shape, layer: Module) -> np.ndarray:
     if dout.shape != tuple(shape):
         raise ValueError(
             f"{type(layer).__name__}.backward expects dout of the forward output's shape "
-            f"{tuple(shape)}, got {dout.shape}"
+            f"{tuple(shape)}, got {dout.shape} (dout is d loss / d output: one entry per "
+            "output value, never broadcast)"
         )
     return dout
 
@@ -193,6 +242,7 @@ class Linear(Module):
 
     def backward(self, dout):
         _require_forward(self._x, self)
+        dout = _check_upstream(dout, (len(self._x), self.out_features), self)
         self.weight.grad += dout.T @ self._x
         if self.bias is not None:
             self.bias.grad += dout.sum(axis=0)
@@ -216,7 +266,7 @@ class ReLU(Module):
 
     def backward(self, dout):
         _require_forward(self._mask, self)
-        return dout * self._mask
+        return _check_upstream(dout, self._mask.shape, self) * self._mask
 
     def __repr__(self):
         return "ReLU()"
@@ -234,26 +284,37 @@ class Tanh(Module):
 
     def backward(self, dout):
         _require_forward(self._y, self)
-        return dout * (1.0 - self._y**2)
+        return _check_upstream(dout, self._y.shape, self) * (1.0 - self._y**2)
 
     def __repr__(self):
         return "Tanh()"
 
 
+def flat_shape(shape) -> tuple[int, int]:
+    """(N, d1 * d2 * ...) for an input of shape (N, d1, d2, ...); (N, 1) for a 1-D one."""
+    return (shape[0], math.prod(shape[1:]))
+
+
 class Flatten(Module):
-    """Flattens every dimension after the batch one: (N, ...) -> (N, -1)."""
+    """Flattens every dimension after the batch one: (N, d1, d2, ...) -> (N, d1 * d2 * ...).
+
+    The feature count is computed, not inferred (-1), so an empty batch (0, ...) gives
+    (0, d1 * d2 * ...), as ``torch.nn.Flatten``.
+    """
 
     def __init__(self):
         self._shape = None
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
+        if x.ndim < 1:
+            raise ValueError(f"Flatten expects an input (batch, ...), got a scalar {x!r}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(flat_shape(x.shape))
 
     def backward(self, dout):
         _require_forward(self._shape, self)
-        return dout.reshape(self._shape)
+        return _check_upstream(dout, flat_shape(self._shape), self).reshape(self._shape)
 
     def __repr__(self):
         return "Flatten()"
@@ -291,6 +352,10 @@ class Sequential(Module):
 
     Indexable (``model[0]``), with the layers in ``.layers``; parameters are
     named ``"0.weight"``, ``"0.bias"``, ... exactly as in ``torch.nn.Sequential``.
+
+    Each layer object may appear only once (also inside nested modules): the NumPy
+    layers keep one cache per layer, so ``Sequential(layer, layer)`` would get wrong
+    gradients and raises ValueError. For weight tying use the torch side.
     """
 
     def __init__(self, *layers: Module):
@@ -300,6 +365,7 @@ class Sequential(Module):
                     f"Sequential takes Module instances; argument {i} is {type(layer).__name__}"
                 )
         self.layers = list(layers)
+        check_no_shared_modules(self, "Sequential")
 
     def named_children(self):
         for i, layer in enumerate(self.layers):

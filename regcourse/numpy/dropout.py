@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from regcourse._checks import in_unit_interval, positive_int
-from regcourse.numpy.core import DTYPE, Module, _require_forward
+from regcourse.numpy.core import DTYPE, Module, _check_upstream, _require_forward
 from regcourse.numpy.losses import softmax
 from regcourse.numpy.random import generator, manual_seed
 
@@ -56,9 +56,18 @@ class _MaskedNoise(Module):
     def draw(self, shape):
         raise NotImplementedError
 
+    def check_frozen_mask(self, shape):
+        """A frozen mask is reused as it is, so it must have the input's shape (no broadcasting)."""
+        if self.mask.shape != tuple(shape):
+            raise ValueError(
+                f"{type(self).__name__}: the frozen mask has shape {self.mask.shape} but the "
+                f"input has shape {tuple(shape)}; a frozen mask must match the input exactly "
+                "(unfreeze with freeze_mask(False) to draw a new one)"
+            )
+
     def backward(self, dout):
         _require_forward(self._noise, self)
-        return dout * self._noise
+        return _check_upstream(dout, self._noise.shape, self) * self._noise
 
 
 class Dropout(_MaskedNoise):
@@ -81,8 +90,8 @@ class Dropout(_MaskedNoise):
             return x * self._noise
         if not self.frozen:
             self.mask = generator().random(x.shape) >= self.p
-        elif self.mask.shape != x.shape:
-            raise ValueError(f"frozen mask has shape {self.mask.shape}, input has {x.shape}")
+        else:
+            self.check_frozen_mask(x.shape)
         scale = 1.0 / (1.0 - self.p) if self.mode == "inverted" else 1.0
         self._noise = self.mask * scale
         return x * self._noise
@@ -104,6 +113,8 @@ class GaussianDropout(_MaskedNoise):
         if not self.frozen:
             std = np.sqrt(self.p / (1.0 - self.p))
             self.mask = 1.0 + std * generator().standard_normal(x.shape)
+        else:
+            self.check_frozen_mask(x.shape)
         self._noise = self.mask
         return x * self._noise
 
@@ -134,6 +145,8 @@ class AlphaDropout(_MaskedNoise):
             return x
         if not self.frozen:
             self.mask = generator().random(x.shape) >= self.p
+        else:
+            self.check_frozen_mask(x.shape)
         a, b, saturation = self.coefficients()
         self._noise = a * self.mask
         return a * (x * self.mask + saturation * (~self.mask)) + b
@@ -155,6 +168,7 @@ class SELU(Module):
 
     def backward(self, dout):
         _require_forward(self._x, self)
+        dout = _check_upstream(dout, self._x.shape, self)
         return dout * SELU_SCALE * np.where(self._x > 0, 1.0,
                                             SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
 

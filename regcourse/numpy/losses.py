@@ -20,6 +20,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(np.asarray(logits, dtype=DTYPE)))
 
 
+def _scalar_upstream(dout, loss: Module) -> float:
+    """A loss is a scalar, so its upstream gradient d total / d loss must be one number."""
+    if np.ndim(dout) != 0:
+        raise ValueError(
+            f"{type(loss).__name__}.backward expects a scalar dout (d total / d loss, "
+            f"the loss being one number), got shape {np.shape(dout)}"
+        )
+    return float(dout)
+
+
 class CrossEntropyLoss(Module):
     """Softmax cross-entropy on logits, averaged over the batch.
 
@@ -74,7 +84,7 @@ class CrossEntropyLoss(Module):
                 "CrossEntropyLoss.backward called before forward: compute the loss first"
             )
         p, q = self._cache
-        return dout * (p - q) / p.shape[0]
+        return _scalar_upstream(dout, self) * (p - q) / p.shape[0]
 
     def __repr__(self):
         return f"CrossEntropyLoss(label_smoothing={self.label_smoothing})"
@@ -107,7 +117,7 @@ class MSELoss(Module):
     def backward(self, dout: float = 1.0):
         if self._diff is None:
             raise RuntimeError("MSELoss.backward called before forward: compute the loss first")
-        return dout * 2.0 * self._diff / self._diff.size
+        return _scalar_upstream(dout, self) * 2.0 * self._diff / self._diff.size
 
     def __repr__(self):
         return "MSELoss()"

@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 
 from regcourse._checks import in_unit_interval, non_negative, positive_int
-from regcourse.numpy.core import DTYPE, Module, Parameter, _require_forward
+from regcourse.numpy.core import DTYPE, Module, Parameter, _check_upstream, _require_forward
 
 
 def normalize_backward(dy_hat, x_hat, inv_sigma, axis):
@@ -121,6 +121,7 @@ class _BatchNorm(Module):
     def backward(self, dout):
         _require_forward(self._cache, self)
         x_hat, inv_sigma, axes, used_batch_stats = self._cache
+        dout = _check_upstream(dout, x_hat.shape, self)
         shape = self.param_shape(x_hat)
         if self.affine:
             self.weight.grad += (dout * x_hat).sum(axis=axes)
@@ -193,6 +194,7 @@ class LayerNorm(Module):
     def backward(self, dout):
         _require_forward(self._cache, self)
         x_hat, inv_sigma, axes = self._cache
+        dout = _check_upstream(dout, x_hat.shape, self)
         if self.elementwise_affine:
             batch_axes = tuple(range(x_hat.ndim - len(axes)))
             self.weight.grad += (dout * x_hat).sum(axis=batch_axes)

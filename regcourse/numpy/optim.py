@@ -18,6 +18,11 @@ class Optimizer:
         for p in self.params:
             if not isinstance(p, Parameter):
                 raise ValueError(f"optimizer expects Parameter objects, got {type(p).__name__}")
+        if len({id(p) for p in self.params}) < len(self.params):
+            raise ValueError(
+                "optimizer got the same Parameter more than once, so it would step it twice; "
+                "pass each parameter once (model.parameters() lists each once)"
+            )
 
     def zero_grad(self):
         for p in self.params:

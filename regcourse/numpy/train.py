@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from regcourse.history import History
-from regcourse.numpy.core import DTYPE, Module
+from regcourse.numpy.core import DTYPE, Module, check_no_shared_modules
 from regcourse.numpy.losses import CrossEntropyLoss
 from regcourse.numpy.random import manual_seed
 from regcourse.training import (
@@ -15,12 +15,19 @@ from regcourse.training import (
 
 
 def predict(model: Module, X) -> np.ndarray:
-    """The model's outputs on ``X`` in evaluation mode (the mode is restored afterwards)."""
-    was_training = model.training
+    """The model's outputs on ``X`` in evaluation mode.
+
+    Afterwards (even if the forward pass raises) every module gets back its own
+    mode, so a layer deliberately left in evaluation mode in a training model
+    (say a frozen BatchNorm) stays in evaluation mode.
+    """
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
-    out = model(np.asarray(X, dtype=DTYPE))
-    model.train(was_training)
-    return out
+    try:
+        return model(np.asarray(X, dtype=DTYPE))
+    finally:
+        for module, mode in modes:
+            module.training = mode
 
 
 def accuracy(logits: np.ndarray, y) -> float:
@@ -120,6 +127,7 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     """
     check_fit_arguments(train, val, epochs, batch_size, transform, mixup,
                         is_classification(loss_fn))
+    check_no_shared_modules(model)
     X, y = np.asarray(train[0], dtype=DTYPE), np.asarray(train[1])
     X_val, y_val = np.asarray(val[0], dtype=DTYPE), np.asarray(val[1])
     rng = np.random.default_rng(seed)

@@ -69,10 +69,15 @@ class Tanh(nn.Module):
 
 
 class Flatten(nn.Module):
-    """(N, ...) -> (N, -1)."""
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...); an empty batch gives (0, d1 * d2 * ...).
+
+    The feature count is computed, not inferred (-1 cannot be inferred from 0 elements).
+    """
 
     def forward(self, x):
-        return x.reshape(x.shape[0], -1)
+        if x.ndim < 1:
+            raise ValueError(f"Flatten expects an input (batch, ...), got a scalar {x!r}")
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
 
 class Unflatten(nn.Module):

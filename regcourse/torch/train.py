@@ -57,12 +57,19 @@ def as_tensors(split, device, dtype, classification: bool):
 
 @torch.no_grad()
 def predict(model: nn.Module, X) -> torch.Tensor:
-    """Outputs on X in evaluation mode (the mode is restored afterwards)."""
-    was_training = model.training
+    """Outputs on X in evaluation mode.
+
+    Afterwards (even if the forward pass raises) every module gets back its own
+    mode, so a layer deliberately left in evaluation mode in a training model
+    (say a frozen BatchNorm) stays in evaluation mode.
+    """
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()
-    out = model(X)
-    model.train(was_training)
-    return out
+    try:
+        return model(X)
+    finally:
+        for module, mode in modes:
+            module.training = mode
 
 
 @torch.no_grad()
