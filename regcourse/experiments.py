@@ -234,10 +234,13 @@ def final_metric(histories, key: str) -> np.ndarray:
 
 
 def best_metric(histories, key: str) -> np.ndarray:
-    """The value of ``key`` at each run's ``best_epoch`` (its lowest validation loss).
+    """The value of ``key`` at each run's ``best_epoch``.
 
-    This is what early stopping would report: pick the epoch on the validation
-    loss, then read any metric there, e.g. ``best_metric(histories, "val_acc")``.
+    That is the epoch with the lowest validation loss or, for a run with early
+    stopping, the early stopper's best epoch (with ``min_delta`` > 0 not always the
+    lowest), whose weights ``fit`` restores. This is what early stopping would
+    report: pick the epoch on the validation loss, then read any metric there,
+    e.g. ``best_metric(histories, "val_acc")``.
     """
     histories = _as_history_list(histories)
     _check_key(key)

@@ -59,6 +59,8 @@ class Stop:
     - ``fired``: False when the rule never fired and the run used its whole budget;
     - ``best_epoch``: the epoch with the lowest validation error among epochs
       ``0 .. epoch`` (the first one on ties): the weights early stopping keeps.
+      For ``stop_patience`` with ``min_delta`` > 0 it is ``EarlyStopping``'s best
+      epoch, the last one that beat the best so far by more than ``min_delta``.
     """
 
     epoch: int

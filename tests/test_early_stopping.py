@@ -344,3 +344,59 @@ def test_load_numpy_state_keeps_dtype_and_device_and_checks_names():
         rt.load_numpy_state(model, {**state, "extra": np.ones(1)})
     with pytest.raises(RuntimeError, match="size mismatch"):
         rt.load_numpy_state(model, {"0.weight": np.ones((2, 2)), "0.bias": np.zeros(3)})
+
+
+# --- scripted validation losses inside fit: min_delta and a nan first epoch ---------
+
+SCRIPTED_VAL = [nan, 1.0, 0.95, 0.5, 0.45, 0.6, 0.7, 0.8, 0.9, 1.0]
+VAL_SIZE = 7  # no training batch has 7 samples, so the loss can tell the validation split
+
+
+def scripted_losses(base):
+    """A cross-entropy whose value on the validation split is read from SCRIPTED_VAL."""
+
+    class ScriptedCrossEntropy(base):
+        epoch = 0
+
+        def forward(self, logits, target):
+            loss = super().forward(logits, target)
+            if len(target) != VAL_SIZE:
+                return loss
+            value = SCRIPTED_VAL[self.epoch]
+            self.epoch += 1
+            return value if base is rnp.CrossEntropyLoss else torch.tensor(value)
+
+    return ScriptedCrossEntropy()
+
+
+def scripted_run(side, data, epochs, early_stopping=None):
+    (X, y), (X_val, y_val) = data
+    val = (X_val[:VAL_SIZE], y_val[:VAL_SIZE])
+    side.manual_seed(0) if side is rnp else torch.manual_seed(0)
+    model = side.mlp([4, 16, 3])
+    opt = side.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    history = side.fit(model, scripted_losses(side.CrossEntropyLoss), opt, (X, y), val,
+                       epochs=epochs, batch_size=32, early_stopping=early_stopping, seed=1)
+    state = {k: v.numpy() if side is rt else v for k, v in model.state_dict().items()}
+    return state, history
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_with_min_delta_and_a_nan_first_epoch_best_epoch_is_the_returned_model(
+        side, blobs_with_noisy_val):
+    # epoch 0 nan; 1 improves; 3 improves by more than 0.1; 4 is lower but not by 0.1
+    stopper = EarlyStopping(patience=3, min_delta=0.1)
+    state, history = scripted_run(side, blobs_with_noisy_val, 10, stopper)
+    assert history.epochs == 7 and history.stopped_early
+    assert int(np.nanargmin(history.val_loss)) == 4  # the lowest loss ...
+    assert history.best_epoch == history.restored_epoch == stopper.best_epoch == 3  # ... is not
+    expected, _ = scripted_run(side, blobs_with_noisy_val, 4)  # cut after epoch 3
+    for name, value in expected.items():
+        np.testing.assert_array_equal(state[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_a_nan_first_epoch_is_never_best_without_early_stopping(side, blobs_with_noisy_val):
+    _, history = scripted_run(side, blobs_with_noisy_val, 3)
+    assert math.isnan(history.val_loss[0])
+    assert history.best_epoch == 2 and history.restored_epoch is None
