@@ -116,3 +116,35 @@ def test_bad_optimizer_arguments_raise(module):
         module.Adam(params(), lr=-1e-3)
     with pytest.raises(ValueError, match="prox"):
         module.ProximalSGD(params(), lr=0.1, penalty="L1")
+
+
+@pytest.mark.parametrize("name, reference", [
+    ("SGD", torch.optim.SGD), ("Adam", torch.optim.Adam), ("AdamW", torch.optim.AdamW),
+    ("ProximalSGD", None),
+])
+def test_torch_step_with_a_closure_runs_it_with_autograd_on(name, reference):
+    """As torch.optim: step(closure) recomputes the loss with gradients (step itself is no_grad)."""
+    torch.manual_seed(0)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    kwargs = dict(lr=0.1, momentum=0.9) if name == "SGD" else dict(lr=0.1)
+    if name == "ProximalSGD":
+        kwargs["penalty"] = rt.L1(0.01)
+    params = {}
+    for side, make in [("ours", getattr(rt, name)), ("torch", reference)]:
+        if make is None:
+            continue
+        w = torch.nn.Parameter(torch.ones(3, 2, dtype=torch.float64))
+        opt = make([w], **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((x @ w) ** 2).mean()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            loss = opt.step(closure)
+        assert torch.is_tensor(loss) and loss.grad_fn is not None
+        params[side] = w.detach()
+    if "torch" in params:
+        torch.testing.assert_close(params["ours"], params["torch"], rtol=1e-12, atol=1e-14)

@@ -1,4 +1,17 @@
-"""Optimizers, step for step equal to ``torch.optim``'s."""
+"""Optimizers, step for step equal to ``torch.optim``'s (with the options they share).
+
+What ``torch.optim`` has and these do not (each class lists its own):
+
+- no parameter groups (combine optimizers with ``Optimizers`` instead), no
+  ``state_dict()``/``load_state_dict()`` for the optimizer's own state, no
+  ``closure`` argument to ``step``, no ``maximize``/``foreach``/``fused``;
+- ``lr`` must be given to ``SGD`` (torch's default is 1e-3) and must be a number;
+- every ``Parameter`` always has a gradient (zeros after ``zero_grad``), so every
+  parameter takes every step; torch skips a parameter whose ``.grad`` is None
+  (one no backward pass reached since ``zero_grad()``): with momentum, weight
+  decay or Adam such a parameter moves here and stays put in torch;
+- the same ``Parameter`` listed twice is refused (torch only warns).
+"""
 
 from __future__ import annotations
 
@@ -63,6 +76,11 @@ class SGD(Optimizer):
                                                         lam = weight_decay)
         b <- g  (first step),  b <- momentum * b + g   (later steps; dampening 0)
         w <- w - lr * b                                (nesterov: w <- w - lr * (g + momentum * b))
+
+    Differences from ``torch.optim.SGD``: ``lr`` has no default; no ``dampening``
+    (always 0: the momentum buffer adds the full gradient); no ``maximize``,
+    ``foreach``, ``fused`` or ``differentiable``; the momentum buffers live in
+    ``.buffers`` (a list), not in a per-parameter ``state`` dict.
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
@@ -97,6 +115,13 @@ class Adam(Optimizer):
 
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
         w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+
+    Differences from ``torch.optim.Adam``: ONE step counter ``t`` for all
+    parameters (torch keeps one per parameter; they agree because here every
+    parameter takes every step, see the module docstring); no ``amsgrad``, no
+    ``maximize``, ``foreach``, ``capturable``, ``fused`` or
+    ``decoupled_weight_decay`` (use ``AdamW``); the moments live in the lists
+    ``.m`` and ``.v`` (torch: ``state[p]["exp_avg"]``, ``["exp_avg_sq"]``).
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
@@ -134,6 +159,8 @@ class AdamW(Adam):
 
     The weights shrink directly, w <- w (1 - lr * weight_decay), and the Adam step
     uses the plain loss gradient. Default weight_decay 0.01, as torch's.
+    The differences from ``torch.optim.AdamW`` are ``Adam``'s (one step counter, no
+    ``amsgrad``, ...).
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
@@ -155,6 +182,7 @@ class ProximalSGD(Optimizer):
     With ``L1`` this is soft-thresholding (ISTA), which puts weights at exactly
     zero. The proximal step is applied to weight matrices (2 or more dimensions)
     only; biases take the plain SGD step. Do not pass the penalty to ``fit`` as well.
+    ``torch.optim`` has no counterpart; ``regcourse.torch.ProximalSGD`` is the twin.
     """
 
     def __init__(self, params, lr: float, penalty):

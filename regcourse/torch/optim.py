@@ -1,4 +1,12 @@
-"""Optimizers written by hand on tensors; ``torch.optim`` is their test oracle."""
+"""Optimizers written by hand on tensors; ``torch.optim`` is their test oracle.
+
+They subclass ``torch.optim.Optimizer``, so parameter groups, ``zero_grad``,
+``state_dict`` and ``closure`` work as in torch, and a parameter whose ``.grad`` is
+None is skipped, as torch does. What ``torch.optim``'s versions have and these do
+not: ``maximize``, ``foreach``, ``fused``, ``differentiable``, ``capturable``;
+tensor-valued ``lr``; a default ``lr`` for ``SGD`` (torch: 1e-3). Each class lists
+its own differences; ``regcourse.numpy.optim`` lists those of the NumPy twins.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +15,25 @@ import torch
 from regcourse._checks import non_negative
 
 
+def _run_closure(closure):
+    """The loss from ``closure`` (None without one), with autograd on, as torch.optim runs it.
+
+    ``step`` runs under ``torch.no_grad()``; the closure recomputes the loss and calls
+    ``backward``, which needs the graph, so it runs under ``torch.enable_grad()``.
+    """
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 class SGD(torch.optim.Optimizer):
     """SGD with momentum and coupled weight decay, the update of ``torch.optim.SGD``:
 
         g <- g + weight_decay * w;  b <- g (first step) or momentum * b + g;  w <- w - lr * b
+
+    (nesterov: w <- w - lr * (g + momentum * b)). Differences from ``torch.optim.SGD``:
+    ``lr`` has no default, and there is no ``dampening`` (always 0).
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
@@ -25,7 +48,7 @@ class SGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = _run_closure(closure)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -53,7 +76,15 @@ def _check_betas(betas):
 
 
 class Adam(torch.optim.Optimizer):
-    """Adam with coupled L2 (g <- g + weight_decay * w), the update of ``torch.optim.Adam``."""
+    """Adam with coupled L2 (g <- g + weight_decay * w), the update of ``torch.optim.Adam``.
+
+    Differences from ``torch.optim.Adam``: no ``amsgrad`` and no
+    ``decoupled_weight_decay`` (use ``AdamW``); the per-parameter step counter is a
+    Python int ``state[p]["step"]`` (torch: a tensor) and the moments are
+    ``state[p]["m"]`` and ``["v"]`` (torch: ``"exp_avg"``, ``"exp_avg_sq"``), so the
+    optimizer states cannot be loaded into each other. Unlike the NumPy ``Adam``,
+    each parameter counts its own steps, as in torch.
+    """
 
     decoupled = False
 
@@ -67,7 +98,7 @@ class Adam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = _run_closure(closure)
         for group in self.param_groups:
             b1, b2 = group["betas"]
             lr, wd = group["lr"], group["weight_decay"]
@@ -96,7 +127,7 @@ class Adam(torch.optim.Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (w <- w (1 - lr * weight_decay)),
-    as ``torch.optim.AdamW``."""
+    as ``torch.optim.AdamW``; the differences from torch's are ``Adam``'s."""
 
     decoupled = True
 
@@ -118,7 +149,7 @@ class ProximalSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = closure() if closure is not None else None
+        loss = _run_closure(closure)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
