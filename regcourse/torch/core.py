@@ -95,7 +95,12 @@ class Unflatten(nn.Module):
 
 
 class Sequential(nn.Sequential):
-    """``torch.nn.Sequential`` with a ``.layers`` list, as on the NumPy side."""
+    """``torch.nn.Sequential`` with a ``.layers`` list, as on the NumPy side.
+
+    Unlike the NumPy ``Sequential``, one layer may appear twice (weight tying):
+    autograd adds up the gradients of both uses, and ``parameters()`` lists a shared
+    parameter once, so an optimizer steps it once.
+    """
 
     @property
     def layers(self):
