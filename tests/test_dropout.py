@@ -224,3 +224,56 @@ def test_a_frozen_mask_of_another_shape_raises_instead_of_broadcasting(module, c
         with pytest.raises(ValueError, match=r"frozen mask has shape \(4, 6\)"):
             layer(x)
     assert layer(first).shape == (4, 6)
+
+
+def test_the_torch_side_takes_its_constants_and_checks_from_neutral_modules():
+    """Neither side imports the other: SELU's constants and the checks live in regcourse._*."""
+    import ast
+    import pathlib
+
+    import regcourse
+    import regcourse._constants as constants
+    import regcourse.numpy.dropout as np_dropout
+    import regcourse.torch.dropout as t_dropout
+
+    root = pathlib.Path(regcourse.__file__).parent
+    for side, other in (("torch", "regcourse.numpy"), ("numpy", "regcourse.torch")):
+        for path in sorted((root / side).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    continue
+                assert not any(n == other or n.startswith(other + ".") for n in names), path.name
+    for module in (np_dropout, t_dropout):
+        assert module.SELU_ALPHA is constants.SELU_ALPHA
+        assert module.SELU_SCALE is constants.SELU_SCALE
+    assert np_dropout.MODES == constants.DROPOUT_MODES
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5])
+def test_alpha_dropout_coefficients_are_one_function_on_both_sides(p):
+    from regcourse._constants import alpha_dropout_coefficients
+
+    expected = alpha_dropout_coefficients(p)
+    assert rnp.AlphaDropout(p).coefficients() == expected == rt.AlphaDropout(p).coefficients()
+    a, b, saturation = expected
+    q = 1.0 - p  # the output of a standard normal input keeps mean 0: A (q * 0 + a' p) + B = 0
+    assert a * saturation * (1 - q) + b == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("module", [rnp, rt], ids=["numpy", "torch"])
+def test_both_sides_draw_masks_through_current_mask_with_one_error_message(module):
+    layer = module.Dropout(0.5)
+    x = np.ones((3, 4)) if module is rnp else torch.ones(3, 4)
+    layer(x)
+    first = layer.mask
+    layer.freeze_mask()
+    assert (layer.current_mask(x, lambda _: pytest.fail("a frozen mask is not redrawn"))
+            == first).all()
+    small = np.ones((1, 4)) if module is rnp else torch.ones(1, 4)
+    with pytest.raises(ValueError, match=r"^Dropout: frozen mask has shape \(3, 4\), input has "
+                                         r"\(1, 4\); a frozen mask must match the input"):
+        layer(small)

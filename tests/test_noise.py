@@ -223,3 +223,24 @@ def test_numpy_backward_before_forward_or_with_a_wrong_shape_raises():
 def test_torch_twin_rejects_integer_input():
     with pytest.raises(ValueError, match="floating-point input"):
         rt.GaussianNoise(0.5)(torch.zeros(2, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize("module", [rnp, rt], ids=["numpy", "torch"])
+def test_both_sides_use_current_noise_and_the_same_frozen_shape_message(module):
+    layer = module.GaussianNoise(0.5)
+    x = np.zeros((2, 3)) if module is rnp else torch.zeros(2, 3)
+    layer(x)
+    noise = layer.noise
+    layer.freeze_noise()
+    assert (layer.current_noise(x) == noise).all()
+    with pytest.raises(ValueError, match=r"^GaussianNoise: frozen noise has shape \(2, 3\), "
+                                         r"input has \(4, 3\); a frozen noise must match"):
+        layer(np.zeros((4, 3)) if module is rnp else torch.zeros(4, 3))
+
+
+def test_noise_checks_live_in_the_neutral_module():
+    import regcourse._checks as checks
+    import regcourse.numpy.noise as np_noise
+
+    assert np_noise.check_sigma is checks.check_sigma  # still importable from the NumPy side
+    assert np_noise.check_frozen is checks.check_frozen

@@ -19,26 +19,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from regcourse._checks import in_unit_interval, positive_int
+from regcourse._checks import (
+    check_drop_probability, check_dropout_mode, check_frozen_shape, positive_int,
+)
+from regcourse._constants import DROPOUT_MODES, SELU_ALPHA, SELU_SCALE, alpha_dropout_coefficients
 from regcourse.numpy.core import DTYPE, Module, _check_upstream, _require_forward
 from regcourse.numpy.losses import softmax
 from regcourse.numpy.random import generator, manual_seed
 
-MODES = ("inverted", "vanilla")
-
-# SELU's constants (Klambauer et al., 2017), to the precision torch uses.
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def check_drop_probability(p) -> float:
-    """p must lie in [0, 1): p = 1 would drop everything (and inverted scaling divides by 1 - p)."""
-    return in_unit_interval("dropout probability p (the probability of dropping a unit)", p,
-                            include_one=False)
+MODES = DROPOUT_MODES  # the constants and checks live in regcourse._constants / _checks
 
 
 class _MaskedNoise(Module):
-    """Shared machinery: draw noise in training, keep it, optionally reuse it."""
+    """Shared machinery: draw noise in training, keep it in ``.mask``, optionally reuse it."""
 
     def __init__(self, p: float):
         self.p = check_drop_probability(p)
@@ -53,17 +46,16 @@ class _MaskedNoise(Module):
         self.frozen = frozen
         return self
 
-    def draw(self, shape):
-        raise NotImplementedError
+    def current_mask(self, x, draw):
+        """The mask for input ``x``: a new one, ``draw(x.shape)``, unless the mask is frozen.
 
-    def check_frozen_mask(self, shape):
-        """A frozen mask is reused as it is, so it must have the input's shape (no broadcasting)."""
-        if self.mask.shape != tuple(shape):
-            raise ValueError(
-                f"{type(self).__name__}: the frozen mask has shape {self.mask.shape} but the "
-                f"input has shape {tuple(shape)}; a frozen mask must match the input exactly "
-                "(unfreeze with freeze_mask(False) to draw a new one)"
-            )
+        A frozen mask is reused as it is, so it must have the input's shape (no broadcasting).
+        """
+        if not self.frozen:
+            self.mask = draw(x.shape)
+        else:
+            check_frozen_shape(type(self).__name__, "mask", self.mask.shape, x.shape)
+        return self.mask
 
     def backward(self, dout):
         _require_forward(self._noise, self)
@@ -79,21 +71,16 @@ class Dropout(_MaskedNoise):
 
     def __init__(self, p: float = 0.5, mode: str = "inverted"):
         super().__init__(p)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
+        self.mode = check_dropout_mode(mode)
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
         if not self.training:
             self._noise = np.full_like(x, 1.0 - self.p if self.mode == "vanilla" else 1.0)
             return x * self._noise
-        if not self.frozen:
-            self.mask = generator().random(x.shape) >= self.p
-        else:
-            self.check_frozen_mask(x.shape)
+        mask = self.current_mask(x, lambda shape: generator().random(shape) >= self.p)
         scale = 1.0 / (1.0 - self.p) if self.mode == "inverted" else 1.0
-        self._noise = self.mask * scale
+        self._noise = mask * scale
         return x * self._noise
 
     def __repr__(self):
@@ -110,12 +97,10 @@ class GaussianDropout(_MaskedNoise):
         if not self.training or self.p == 0:
             self._noise = np.ones_like(x)
             return x
-        if not self.frozen:
-            std = np.sqrt(self.p / (1.0 - self.p))
-            self.mask = 1.0 + std * generator().standard_normal(x.shape)
-        else:
-            self.check_frozen_mask(x.shape)
-        self._noise = self.mask
+        std = np.sqrt(self.p / (1.0 - self.p))
+        self._noise = self.current_mask(
+            x, lambda shape: 1.0 + std * generator().standard_normal(shape)
+        )
         return x * self._noise
 
     def __repr__(self):
@@ -134,22 +119,18 @@ class AlphaDropout(_MaskedNoise):
     """
 
     def coefficients(self):
-        q, saturation = 1.0 - self.p, -SELU_SCALE * SELU_ALPHA
-        a = (q + saturation**2 * q * (1.0 - q)) ** -0.5
-        return a, -a * saturation * (1.0 - q), saturation
+        """(A, B, a'): see ``regcourse._constants.alpha_dropout_coefficients``."""
+        return alpha_dropout_coefficients(self.p)
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
         if not self.training or self.p == 0:
             self._noise = np.ones_like(x)
             return x
-        if not self.frozen:
-            self.mask = generator().random(x.shape) >= self.p
-        else:
-            self.check_frozen_mask(x.shape)
+        mask = self.current_mask(x, lambda shape: generator().random(shape) >= self.p)
         a, b, saturation = self.coefficients()
-        self._noise = a * self.mask
-        return a * (x * self.mask + saturation * (~self.mask)) + b
+        self._noise = a * mask
+        return a * (x * mask + saturation * (~mask)) + b
 
     def __repr__(self):
         return f"AlphaDropout(p={self.p})"

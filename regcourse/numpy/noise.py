@@ -55,28 +55,11 @@ noise added (sigma * eps) is kept in ``.noise`` and ``freeze_noise()`` reuses it
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from regcourse._checks import non_negative
+from regcourse._checks import check_frozen, check_frozen_shape, check_sigma
 from regcourse.numpy.core import DTYPE, Module, _check_upstream, _require_forward
 from regcourse.numpy.random import generator
-
-
-def check_sigma(sigma) -> float:
-    """sigma, the noise standard deviation, must be a finite number >= 0."""
-    sigma = non_negative("sigma", sigma)
-    if not math.isfinite(sigma):
-        raise ValueError(f"sigma must be a number >= 0 and finite, got {sigma!r}")
-    return sigma
-
-
-def check_frozen(frozen) -> bool:
-    """The argument of ``freeze_noise`` must be True or False."""
-    if not isinstance(frozen, (bool, np.bool_)):
-        raise ValueError(f"frozen must be True or False, got {frozen!r}")
-    return bool(frozen)
 
 
 class GaussianNoise(Module):
@@ -101,16 +84,23 @@ class GaussianNoise(Module):
         self.frozen = bool(frozen)
         return self
 
+    def current_noise(self, x):
+        """The noise for input ``x``: new noise sigma * eps unless the noise is frozen.
+
+        Frozen noise is reused as it is, so it must have the input's shape (no broadcasting).
+        """
+        if not self.frozen:
+            self.noise = self.sigma * generator().standard_normal(x.shape)
+        else:
+            check_frozen_shape("GaussianNoise", "noise", self.noise.shape, x.shape)
+        return self.noise
+
     def forward(self, x):
         x = np.array(x, dtype=DTYPE)  # a copy: the output never aliases the input
         self._shape = x.shape
         if not self.training or self.sigma == 0:
             return x
-        if not self.frozen:
-            self.noise = self.sigma * generator().standard_normal(x.shape)
-        elif self.noise.shape != x.shape:
-            raise ValueError(f"frozen noise has shape {self.noise.shape}, input has {x.shape}")
-        return x + self.noise
+        return x + self.current_noise(x)
 
     def backward(self, dout):
         _require_forward(self._shape, self)

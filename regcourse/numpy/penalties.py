@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from regcourse._checks import in_unit_interval, non_negative
+from regcourse._checks import check_max_norm, in_unit_interval, non_negative
 
 
 def soft_threshold(w, t):
@@ -104,9 +104,7 @@ class MaxNorm:
     """
 
     def __init__(self, max_norm: float):
-        self.max_norm = non_negative("max_norm", max_norm)
-        if self.max_norm == 0:
-            raise ValueError("max_norm must be > 0 (0 would set every weight to zero)")
+        self.max_norm = check_max_norm(max_norm)
 
     def project(self, w):
         w = np.asarray(w)

@@ -13,11 +13,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from regcourse._checks import positive_int
-from regcourse.numpy.dropout import MODES, SELU_ALPHA, SELU_SCALE, check_drop_probability
+from regcourse._checks import (
+    check_drop_probability, check_dropout_mode, check_frozen_shape, positive_int,
+)
+from regcourse._constants import SELU_ALPHA, SELU_SCALE, alpha_dropout_coefficients
 
 
 class _MaskedNoise(nn.Module):
+    """Shared machinery: draw noise in training, keep it in ``.mask``, optionally reuse it."""
+
     def __init__(self, p: float):
         super().__init__()
         self.p = check_drop_probability(p)
@@ -25,6 +29,7 @@ class _MaskedNoise(nn.Module):
         self.frozen = False
 
     def freeze_mask(self, frozen: bool = True):
+        """Reuse the last drawn noise in the following forward passes (or stop reusing it)."""
         if frozen and self.mask is None:
             raise RuntimeError(
                 "freeze_mask needs a mask: run forward in training mode first (or set .mask)"
@@ -33,12 +38,15 @@ class _MaskedNoise(nn.Module):
         return self
 
     def current_mask(self, x, draw):
+        """The mask for input ``x``: a new one, ``draw(x)``, unless the mask is frozen.
+
+        A frozen mask is reused as it is, so it must have the input's shape (no
+        broadcasting); it is moved to the input's device.
+        """
         if not self.frozen:
             self.mask = draw(x)
-        elif tuple(self.mask.shape) != tuple(x.shape):
-            raise ValueError(
-                f"frozen mask has shape {tuple(self.mask.shape)}, input has {tuple(x.shape)}"
-            )
+        else:
+            check_frozen_shape(type(self).__name__, "mask", self.mask.shape, x.shape)
         return self.mask.to(device=x.device)
 
     def extra_repr(self):
@@ -50,9 +58,7 @@ class Dropout(_MaskedNoise):
 
     def __init__(self, p: float = 0.5, mode: str = "inverted"):
         super().__init__(p)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.mode = mode
+        self.mode = check_dropout_mode(mode)
 
     def forward(self, x):
         if not self.training:
@@ -79,12 +85,14 @@ class GaussianDropout(_MaskedNoise):
 class AlphaDropout(_MaskedNoise):
     """Dropped units go to SELU's saturation a' = -scale*alpha; then y = A (x m + a'(1-m)) + B."""
 
+    def coefficients(self):
+        """(A, B, a'): see ``regcourse._constants.alpha_dropout_coefficients``."""
+        return alpha_dropout_coefficients(self.p)
+
     def forward(self, x):
         if not self.training or self.p == 0:
             return x
-        q, saturation = 1.0 - self.p, -SELU_SCALE * SELU_ALPHA
-        a = (q + saturation**2 * q * (1.0 - q)) ** -0.5
-        b = -a * saturation * (1.0 - q)
+        a, b, saturation = self.coefficients()
         mask = self.current_mask(x, lambda t: torch.rand_like(t) >= self.p).to(x.dtype)
         return a * (x * mask + saturation * (1.0 - mask)) + b
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from regcourse.numpy.noise import check_frozen, check_sigma
+from regcourse._checks import check_frozen, check_frozen_shape, check_sigma
 
 
 class GaussianNoise(nn.Module):
@@ -38,18 +38,24 @@ class GaussianNoise(nn.Module):
         self.frozen = bool(frozen)
         return self
 
+    def current_noise(self, x):
+        """The noise for input ``x``: new noise sigma * eps unless the noise is frozen.
+
+        Frozen noise is reused as it is, so it must have the input's shape (no
+        broadcasting); it is moved to the input's device and dtype.
+        """
+        if not self.frozen:
+            self.noise = self.sigma * torch.randn_like(x)
+        else:
+            check_frozen_shape("GaussianNoise", "noise", self.noise.shape, x.shape)
+        return self.noise.to(device=x.device, dtype=x.dtype)
+
     def forward(self, x):
         if not torch.is_floating_point(x):
             raise ValueError(f"GaussianNoise needs a floating-point input, got dtype {x.dtype}")
         if not self.training or self.sigma == 0:
             return x
-        if not self.frozen:
-            self.noise = self.sigma * torch.randn_like(x)
-        elif tuple(self.noise.shape) != tuple(x.shape):
-            raise ValueError(
-                f"frozen noise has shape {tuple(self.noise.shape)}, input has {tuple(x.shape)}"
-            )
-        return x + self.noise.to(device=x.device, dtype=x.dtype)
+        return x + self.current_noise(x)
 
     def extra_repr(self):
         return f"sigma={self.sigma}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from regcourse._checks import in_unit_interval, non_negative
+from regcourse._checks import check_max_norm, in_unit_interval, non_negative
 
 
 def soft_threshold(w: torch.Tensor, t: float) -> torch.Tensor:
@@ -83,9 +83,7 @@ class MaxNorm:
     """Max-norm constraint: rescale each unit's incoming weight vector to norm <= max_norm."""
 
     def __init__(self, max_norm: float):
-        self.max_norm = non_negative("max_norm", max_norm)
-        if self.max_norm == 0:
-            raise ValueError("max_norm must be > 0 (0 would set every weight to zero)")
+        self.max_norm = check_max_norm(max_norm)
 
     def project(self, w):
         norms = w.reshape(len(w), -1).norm(dim=1)
