@@ -1,5 +1,7 @@
 """Adam, AdamW and proximal SGD: step for step equal to torch.optim, exact zeros from the prox."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -148,3 +150,42 @@ def test_torch_step_with_a_closure_runs_it_with_autograd_on(name, reference):
         params[side] = w.detach()
     if "torch" in params:
         torch.testing.assert_close(params["ours"], params["torch"], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("module", [rnp, rt], ids=["numpy", "torch"])
+def test_adam_and_adamw_differ_only_by_the_decoupled_flag(module):
+    """One mechanism on both sides: AdamW is Adam with ``decoupled = True`` (no hook methods)."""
+    assert module.Adam.decoupled is False and module.AdamW.decoupled is True
+    # AdamW inherits Adam's step (torch patches ``step`` onto each class, so read the source)
+    assert "def step" not in inspect.getsource(module.AdamW)
+    for name in ("decay_weights", "gradient"):
+        assert not hasattr(module.Adam, name)
+
+    class DecoupledAdam(module.Adam):
+        decoupled = True
+
+    rng = np.random.default_rng(1)
+    w0, grads = rng.standard_normal((3, 2)), rng.standard_normal((5, 3, 2))
+    results = []
+    for cls in (module.AdamW, DecoupledAdam):
+        if module is rnp:
+            p = rnp.Parameter(w0)
+        else:
+            p = torch.nn.Parameter(torch.tensor(w0))
+        opt = cls([p], lr=0.05, weight_decay=0.2)
+        for g in grads:
+            if module is rnp:
+                p.grad[...] = g
+            else:
+                p.grad = torch.tensor(g)
+            opt.step()
+        results.append(np.array(p.data if module is rnp else p.detach().numpy()))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("module", [rnp, rt], ids=["numpy", "torch"])
+@pytest.mark.parametrize("betas", [(0.9,), (0.9, 0.99, 0.9), 0.9, (0.9, "0.99"), (-0.1, 0.9)])
+def test_bad_betas_raise_the_same_error_on_both_sides(module, betas):
+    p = rnp.Parameter(np.zeros(2)) if module is rnp else torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="betas"):
+        module.Adam([p], betas=betas)

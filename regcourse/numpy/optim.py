@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from regcourse._checks import non_negative
+from regcourse._checks import check_betas, non_negative
 from regcourse.numpy.core import Parameter
 
 
@@ -116,6 +116,15 @@ class Adam(Optimizer):
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
         w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
 
+    Adam and AdamW share this ``step``; the class attribute ``decoupled`` says
+    where weight decay enters, and it is the ONLY difference between the two:
+
+    - ``decoupled = False`` (Adam): coupled L2, g <- g + weight_decay * w;
+    - ``decoupled = True`` (AdamW): the weights shrink directly,
+      w <- w (1 - lr * weight_decay), and g is the plain loss gradient.
+
+    ``regcourse.torch.Adam``/``AdamW`` are built the same way.
+
     Differences from ``torch.optim.Adam``: ONE step counter ``t`` for all
     parameters (torch keeps one per parameter; they agree because here every
     parameter takes every step, see the module docstring); no ``amsgrad``, no
@@ -124,54 +133,50 @@ class Adam(Optimizer):
     ``.m`` and ``.v`` (torch: ``state[p]["exp_avg"]``, ``["exp_avg_sq"]``).
     """
 
+    decoupled = False
+
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
-        self.betas = (_beta("betas[0]", betas[0]), _beta("betas[1]", betas[1]))
+        self.betas = check_betas(betas)
         self.eps = non_negative("eps", eps)
         self.weight_decay = non_negative("weight_decay", weight_decay)
         self.t = 0
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
 
-    def decay_weights(self, p):
-        """Coupled L2: nothing happens to the weights here; the decay joins the gradient."""
-
-    def gradient(self, p):
-        return p.grad + self.weight_decay * p.data
-
     def step(self):
         self.t += 1
         b1, b2 = self.betas
+        lr, wd = self.lr, self.weight_decay
         for p, m, v in zip(self.params, self.m, self.v):
-            g = self.gradient(p)
-            self.decay_weights(p)
+            g = p.grad
+            if self.decoupled:
+                p.data *= 1 - lr * wd  # AdamW: shrink the weights, outside the adaptive step
+            elif wd:
+                g = g + wd * p.data  # Adam: L2's gradient joins the loss gradient
             m[...] = b1 * m + (1 - b1) * g
             v[...] = b2 * v + (1 - b2) * g * g
             m_hat = m / (1 - b1**self.t)
             v_hat = v / (1 - b2**self.t)
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            p.data -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
 class AdamW(Adam):
     """Adam with *decoupled* weight decay, as ``torch.optim.AdamW`` (Loshchilov & Hutter, 2019).
 
     The weights shrink directly, w <- w (1 - lr * weight_decay), and the Adam step
-    uses the plain loss gradient. Default weight_decay 0.01, as torch's.
-    The differences from ``torch.optim.AdamW`` are ``Adam``'s (one step counter, no
-    ``amsgrad``, ...).
+    uses the plain loss gradient: ``Adam.step`` with ``decoupled = True``.
+    Default weight_decay 0.01, as torch's. The differences from
+    ``torch.optim.AdamW`` are ``Adam``'s (one step counter, no ``amsgrad``, ...).
     """
+
+    decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
-
-    def decay_weights(self, p):
-        p.data *= 1 - self.lr * self.weight_decay
-
-    def gradient(self, p):
-        return p.grad
 
 
 class ProximalSGD(Optimizer):
@@ -200,9 +205,3 @@ class ProximalSGD(Optimizer):
             if p.data.ndim >= 2:
                 p.data[...] = self.penalty.prox(p.data, self.lr)
 
-
-def _beta(name, value):
-    """Adam's betas must lie in [0, 1)."""
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
-    return float(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from regcourse._checks import non_negative
+from regcourse._checks import check_betas, non_negative
 
 
 def _run_closure(closure):
@@ -68,15 +68,16 @@ class SGD(torch.optim.Optimizer):
         return loss
 
 
-def _check_betas(betas):
-    for i, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"betas[{i}] must lie in [0, 1), got {beta!r}")
-    return tuple(float(b) for b in betas)
-
-
 class Adam(torch.optim.Optimizer):
     """Adam with coupled L2 (g <- g + weight_decay * w), the update of ``torch.optim.Adam``.
+
+    Adam and AdamW share this ``step``; the class attribute ``decoupled`` says
+    where weight decay enters, and it is the ONLY difference between the two
+    (as in ``regcourse.numpy.Adam``):
+
+    - ``decoupled = False`` (Adam): coupled L2, g <- g + weight_decay * w;
+    - ``decoupled = True`` (AdamW): the weights shrink directly,
+      w <- w (1 - lr * weight_decay), and g is the plain loss gradient.
 
     Differences from ``torch.optim.Adam``: no ``amsgrad`` and no
     ``decoupled_weight_decay`` (use ``AdamW``); the per-parameter step counter is a
@@ -91,7 +92,7 @@ class Adam(torch.optim.Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         defaults = dict(
-            lr=non_negative("lr", lr), betas=_check_betas(betas), eps=non_negative("eps", eps),
+            lr=non_negative("lr", lr), betas=check_betas(betas), eps=non_negative("eps", eps),
             weight_decay=non_negative("weight_decay", weight_decay),
         )
         super().__init__(params, defaults)
@@ -114,9 +115,9 @@ class Adam(torch.optim.Optimizer):
                 t, m, v = state["step"], state["m"], state["v"]
                 g = p.grad
                 if self.decoupled:
-                    p.mul_(1 - lr * wd)
+                    p.mul_(1 - lr * wd)  # AdamW: shrink the weights, outside the adaptive step
                 elif wd:
-                    g = g + wd * p
+                    g = g + wd * p  # Adam: L2's gradient joins the loss gradient
                 m.mul_(b1).add_((1 - b1) * g)
                 v.mul_(b2).add_((1 - b2) * g * g)
                 m_hat = m / (1 - b1**t)
@@ -126,8 +127,13 @@ class Adam(torch.optim.Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (w <- w (1 - lr * weight_decay)),
-    as ``torch.optim.AdamW``; the differences from torch's are ``Adam``'s."""
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW`` (Loshchilov & Hutter, 2019).
+
+    The weights shrink directly, w <- w (1 - lr * weight_decay), and the Adam step
+    uses the plain loss gradient: ``Adam.step`` with ``decoupled = True``.
+    Default weight_decay 0.01, as torch's. The differences from
+    ``torch.optim.AdamW`` are ``Adam``'s.
+    """
 
     decoupled = True
 
