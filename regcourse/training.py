@@ -64,7 +64,19 @@ def check_fit_arguments(train, val, epochs, batch_size, transform=None, mixup=No
 
 
 def is_classification(loss_fn) -> bool:
-    """True for cross-entropy losses (ours, NumPy or torch, and ``torch.nn``'s)."""
+    """True if ``loss_fn`` is a classification loss: then ``fit`` tracks accuracy, casts the
+    labels to class indices, and allows mixup.
+
+    The one test both ``fit`` functions (and both ``evaluate``) use. Our losses say
+    it themselves: every loss class of ``regcourse.numpy`` and ``regcourse.torch``
+    has a class attribute ``classification`` (True for ``CrossEntropyLoss``, False
+    for ``MSELoss``), so a new loss declares what it is. A loss without the
+    attribute (``torch.nn.CrossEntropyLoss``, say) counts as classification when its
+    class name contains "CrossEntropy".
+    """
+    declared = getattr(type(loss_fn), "classification", None)
+    if isinstance(declared, bool):
+        return declared
     return "CrossEntropy" in type(loss_fn).__name__
 
 

@@ -411,3 +411,67 @@ def test_evaluate_keeps_a_frozen_batchnorm_frozen(side):
         X, y = torch.ones(5, 4), torch.zeros(5, dtype=torch.long)
     side.evaluate(model, side.CrossEntropyLoss(), X, y)
     assert not model[1].training and model[0].training
+
+
+def test_the_two_fits_and_train_one_epochs_have_one_signature():
+    """Same names, same order, same defaults; everything after batch_size keyword-only."""
+    import inspect
+
+    from regcourse.numpy.train import train_one_epoch as np_epoch
+    from regcourse.torch.train import train_one_epoch as t_epoch
+
+    for numpy_fn, torch_fn, last_positional in ((rnp.fit, rt.fit, "batch_size"),
+                                                (np_epoch, t_epoch, "rng")):
+        np_sig, t_sig = inspect.signature(numpy_fn), inspect.signature(torch_fn)
+        assert [(p.name, p.kind, p.default) for p in np_sig.parameters.values()] == \
+            [(p.name, p.kind, p.default) for p in t_sig.parameters.values()]
+        names = list(np_sig.parameters)
+        after = names[names.index(last_positional) + 1:]
+        assert after and all(np_sig.parameters[n].kind is inspect.Parameter.KEYWORD_ONLY
+                             for n in after)
+    assert list(inspect.signature(rnp.fit).parameters)[7:] == [
+        "penalty", "constraint", "transform", "mixup", "early_stopping", "seed", "device",
+        "progress",
+    ]
+    # the options of train_one_epoch are fit's, in fit's order
+    assert list(inspect.signature(np_epoch).parameters)[7:] == [
+        "penalty", "constraint", "transform", "mixup",
+    ]
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_options_after_batch_size_must_be_named(side, blobs):
+    train, val = blobs
+    model = side.mlp([4, 3])
+    with pytest.raises(TypeError):
+        side.fit(model, side.CrossEntropyLoss(), side.SGD(model.parameters(), lr=0.1), train,
+                 val, 1, 32, None)
+
+
+def test_numpy_fit_accepts_only_the_cpu_as_device(blobs):
+    train, val = blobs
+    for device in (None, "cpu", torch.device("cpu")):
+        _, history = np_run(train, val, epochs=1, device=device)
+        assert history.epochs == 1
+    with pytest.raises(ValueError, match="the NumPy reference computes on the CPU"):
+        np_run(train, val, epochs=1, device="cuda")
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_evaluate_asks_the_shared_predicate_whether_to_measure_accuracy(side, blobs):
+    """Both sides: accuracy for a loss that declares ``classification = True``, nan otherwise."""
+    train, _ = blobs
+    model = side.mlp([4, 3])
+    X, y = (train[0], train[1]) if side is rnp else (torch.tensor(train[0]).float(),
+                                                    torch.tensor(train[1]))
+
+    class Smoothed(side.CrossEntropyLoss):  # the attribute decides, not the class name
+        pass
+
+    class NotAClassifier(side.CrossEntropyLoss):
+        classification = False
+
+    _, acc = side.evaluate(model, Smoothed(), X, y)
+    assert 0 <= acc <= 1 and acc == side.accuracy(side.predict(model, X), y)
+    _, acc = side.evaluate(model, NotAClassifier(), X, y)
+    assert np.isnan(acc)

@@ -85,3 +85,21 @@ def test_smoothing_outside_zero_one_raises(module, eps):
 def test_torch_twin_rejects_float_targets():
     with pytest.raises(ValueError, match="integer class indices"):
         rt.CrossEntropyLoss(0.1)(torch.zeros(2, 3), torch.tensor([0.0, 1.0]))
+
+
+def test_the_loss_classes_declare_whether_they_classify():
+    """One predicate on both sides: the ``classification`` attribute of our loss classes."""
+    from regcourse.training import is_classification
+
+    for side in (rnp, rt):
+        assert side.CrossEntropyLoss.classification is True
+        assert side.MSELoss.classification is False
+        assert is_classification(side.CrossEntropyLoss(label_smoothing=0.1))
+        assert not is_classification(side.MSELoss())
+    assert is_classification(torch.nn.CrossEntropyLoss())  # no attribute: the class name
+    assert not is_classification(torch.nn.MSELoss())
+
+    class Hinge(rnp.MSELoss):  # a new loss says what it is
+        classification = True
+
+    assert is_classification(Hinge())

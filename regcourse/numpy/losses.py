@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from regcourse._checks import in_unit_interval
+from regcourse._checks import check_label_smoothing
 from regcourse.numpy.core import DTYPE, Module
 
 
@@ -42,10 +42,10 @@ class CrossEntropyLoss(Module):
     uniform distribution, so the loss would ignore the labels.
     """
 
+    classification = True  # read by regcourse.training.is_classification
+
     def __init__(self, label_smoothing: float = 0.0):
-        self.label_smoothing = in_unit_interval(
-            "label_smoothing", label_smoothing, include_one=False
-        )
+        self.label_smoothing = check_label_smoothing(label_smoothing)
         self._cache = None
 
     def forward(self, logits, target):
@@ -93,6 +93,8 @@ class CrossEntropyLoss(Module):
 class MSELoss(Module):
     """Mean squared error: loss = mean((pred - target)^2);
     d loss / d pred = 2 (pred - target) / numel."""
+
+    classification = False  # read by regcourse.training.is_classification
 
     def __init__(self):
         self._diff = None

@@ -6,7 +6,6 @@ import numpy as np
 
 from regcourse.history import History
 from regcourse.numpy.core import DTYPE, Module, check_no_shared_modules
-from regcourse.numpy.losses import CrossEntropyLoss
 from regcourse.numpy.random import manual_seed
 from regcourse.training import (
     check_fit_arguments, check_transformed, finish_early_stopping, is_classification,
@@ -39,7 +38,7 @@ def evaluate(model: Module, loss_fn, X, y) -> tuple[float, float]:
     """(loss, accuracy) of the model on (X, y) in evaluation mode; nan accuracy for regression."""
     out = predict(model, X)
     loss = loss_fn(out, y)
-    acc = accuracy(out, y) if isinstance(loss_fn, CrossEntropyLoss) else float("nan")
+    acc = accuracy(out, y) if is_classification(loss_fn) else float("nan")
     return loss, acc
 
 
@@ -72,10 +71,12 @@ def mixup_backward(model: Module, loss_fn, mixup, x, y, rng: np.random.Generator
     model.backward(dz)
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None,
+def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, *, penalty=None,
                     constraint=None, transform=None, mixup=None):
     """One pass over (X, y) in random mini-batches: forward, backward, (penalty), step.
 
+    The options after ``rng`` are keyword-only, in ``fit``'s order; ``rng`` stays
+    positional because the chapters call ``train_one_epoch(..., batch_size, rng)``.
     ``transform`` and ``mixup`` (see ``fit``) change the inputs and the loss of each batch.
     """
     model.train()
@@ -97,28 +98,47 @@ def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=No
                 w.data[...] = constraint.project(w.data)
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
-        early_stopping=None, seed=0, progress=False, constraint=None, transform=None,
-        mixup=None) -> History:
+def check_device(device) -> None:
+    """The NumPy reference computes on the CPU: ``device`` must be None or ``"cpu"``.
+
+    ``fit`` takes ``device`` only so that its signature is the torch twin's.
+    """
+    if device is not None and str(device) != "cpu":
+        raise ValueError(
+            f"the NumPy reference computes on the CPU: device must be None or 'cpu', "
+            f"got {device!r} (use regcourse.torch.fit to train on another device)"
+        )
+
+
+def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=None,
+        constraint=None, transform=None, mixup=None, early_stopping=None, seed=0, device=None,
+        progress=False) -> History:
     """Train ``model`` on ``train = (X, y)`` and record metrics on it and on ``val`` every epoch.
 
-    - ``seed`` seeds the generator ``rng = np.random.default_rng(seed)`` that
-      orders the mini-batches and draws for ``transform`` and ``mixup``, and
-      the model's own randomness during training (dropout masks);
+    The signature is ``regcourse.torch.fit``'s, argument for argument; everything
+    after ``batch_size`` is keyword-only:
+
     - ``penalty`` (an object with ``grad(w)``) adds its gradient to every weight
       matrix, not to biases; ``constraint`` (an object with ``project(w)``)
       projects every weight matrix after each step;
-    - ``early_stopping`` (a ``regcourse.training.EarlyStopping``) ends training
-      when validation loss stops improving, and may restore the best weights;
-      then ``history.best_epoch`` is its best epoch and ``history.restored_epoch``
-      the epoch whose weights the model holds (None: the last epoch's);
     - ``transform(X_batch, rng) -> X_batch`` changes the inputs of every
       training mini-batch (data augmentation); it gets a copy of the batch and
       ``rng``, and must return an array of the same shape. The metrics at the
       end of each epoch use the data as given;
     - ``mixup`` (a ``regcourse.training.Mixup``) trains on mixed pairs of
-      examples (after ``transform``); classification with integer labels only.
+      examples (after ``transform``); classification with integer labels only;
+    - ``early_stopping`` (a ``regcourse.training.EarlyStopping``) ends training
+      when validation loss stops improving, and may restore the best weights;
+      then ``history.best_epoch`` is its best epoch and ``history.restored_epoch``
+      the epoch whose weights the model holds (None: the last epoch's);
+    - ``seed`` seeds the generator ``rng = np.random.default_rng(seed)`` that
+      orders the mini-batches and draws for ``transform`` and ``mixup``, and
+      the model's own randomness during training (dropout masks);
+    - ``device`` must be None or ``"cpu"`` here (the torch twin moves the model);
+    - ``progress`` writes one line per epoch to stderr.
 
+    Whether the loss is a classification loss (accuracy is tracked, mixup is
+    allowed) is decided by ``regcourse.training.is_classification``.
     Each mini-batch draws from ``rng`` in the same order as ``regcourse.torch.fit``:
     the epoch's permutation, then ``transform``, then mixup's lam and pi.
     Without ``transform`` and ``mixup`` nothing but the permutation is drawn.
@@ -127,6 +147,7 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     """
     check_fit_arguments(train, val, epochs, batch_size, transform, mixup,
                         is_classification(loss_fn))
+    check_device(device)
     check_no_shared_modules(model)
     X, y = np.asarray(train[0], dtype=DTYPE), np.asarray(train[1])
     X_val, y_val = np.asarray(val[0], dtype=DTYPE), np.asarray(val[1])
@@ -136,8 +157,8 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint,
-                        transform, mixup)
+        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=penalty,
+                        constraint=constraint, transform=transform, mixup=mixup)
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from regcourse._checks import in_unit_interval
+from regcourse._checks import check_label_smoothing
 
 
 def log_softmax(logits: torch.Tensor) -> torch.Tensor:
@@ -33,11 +33,11 @@ class CrossEntropyLoss(nn.Module):
     q = (1 - eps) onehot + eps / C with ``label_smoothing`` eps in [0, 1)
     (eps = 1 would make every target uniform and ignore the labels)."""
 
+    classification = True  # read by regcourse.training.is_classification
+
     def __init__(self, label_smoothing: float = 0.0):
         super().__init__()
-        self.label_smoothing = in_unit_interval(
-            "label_smoothing", label_smoothing, include_one=False
-        )
+        self.label_smoothing = check_label_smoothing(label_smoothing)
 
     def forward(self, logits, target):
         if logits.ndim != 2:
@@ -67,6 +67,8 @@ class CrossEntropyLoss(nn.Module):
 
 class MSELoss(nn.Module):
     """mean((pred - target)^2)."""
+
+    classification = False  # read by regcourse.training.is_classification
 
     def forward(self, pred, target):
         if pred.shape != target.shape:

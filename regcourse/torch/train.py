@@ -72,14 +72,19 @@ def predict(model: nn.Module, X) -> torch.Tensor:
             module.training = mode
 
 
+def accuracy(logits: torch.Tensor, y) -> float:
+    """Fraction of rows whose largest logit is at the true class."""
+    y = torch.as_tensor(y if torch.is_tensor(y) else np.asarray(y), device=logits.device)
+    return int((logits.argmax(dim=1) == y).sum()) / len(y)
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, loss_fn, X, y) -> tuple[float, float]:
     """(loss, accuracy) on tensors X, y in evaluation mode; accuracy is nan for regression."""
     out = predict(model, X)
     loss = float(loss_fn(out, y))
-    if not is_classification(loss_fn):
-        return loss, float("nan")
-    return loss, int((out.argmax(dim=1) == y).sum()) / len(y)
+    acc = accuracy(out, y) if is_classification(loss_fn) else float("nan")
+    return loss, acc
 
 
 def load_numpy_state(model: nn.Module, state: dict) -> nn.Module:
@@ -128,10 +133,12 @@ def mixup_loss(model: nn.Module, loss_fn, mixup, x, y, rng: np.random.Generator)
     return lam * loss_fn(z, y) + (1 - lam) * loss_fn(z, y[pi])
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=None,
+def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, *, penalty=None,
                     constraint=None, transform=None, mixup=None):
     """One pass in random mini-batches: forward, loss (+ penalty), autograd backward, step.
 
+    The options after ``rng`` are keyword-only, in ``fit``'s order; ``rng`` stays
+    positional because the chapters call ``train_one_epoch(..., batch_size, rng)``.
     ``transform`` and ``mixup`` (see ``fit``) change the inputs and the loss of each batch.
     """
     model.train()
@@ -155,24 +162,30 @@ def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=No
                     w.copy_(constraint.project(w))
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
-        early_stopping=None, seed=0, progress=False, device=None, constraint=None,
-        transform=None, mixup=None) -> History:
-    """Train a torch model; the twin of ``regcourse.numpy.fit`` with one more argument, ``device``.
+def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=None,
+        constraint=None, transform=None, mixup=None, early_stopping=None, seed=0, device=None,
+        progress=False) -> History:
+    """Train a torch model; the twin of ``regcourse.numpy.fit``, argument for argument.
 
-    ``train`` and ``val`` are ``(X, y)`` pairs of NumPy arrays or tensors; they
-    are cast to the model's dtype and moved to its device. ``device=None``
-    keeps the model where it is; a device moves the model there first.
+    The signature is the NumPy ``fit``'s; everything after ``batch_size`` is
+    keyword-only. ``train`` and ``val`` are ``(X, y)`` pairs of NumPy arrays or
+    tensors; they are cast to the model's dtype and moved to its device.
+    ``device=None`` keeps the model where it is; a device moves the model there
+    first (the NumPy ``fit`` accepts only None or ``"cpu"``).
     Works with our losses and optimizers and with ``torch.nn``/``torch.optim``'s.
 
     Every other argument means what it means for ``regcourse.numpy.fit``:
-    ``seed`` seeds ``rng = np.random.default_rng(seed)`` (the mini-batch order,
-    the draws of ``transform`` and ``mixup``: the same as the NumPy ``fit``)
-    and torch's random state (dropout masks); ``transform(X_batch, rng)``
-    gets a copy of each training batch as a tensor on the model's device and
-    must return one of the same shape; ``mixup`` is a
-    ``regcourse.training.Mixup``, differentiated here by autograd;
-    ``early_stopping`` sets ``history.best_epoch`` and ``history.restored_epoch``.
+    ``penalty`` adds ``penalty.value(w)`` of every weight matrix to the loss
+    (autograd gives its gradient); ``constraint`` projects every weight matrix
+    after each step; ``transform(X_batch, rng)`` gets a copy of each training
+    batch as a tensor on the model's device and must return one of the same
+    shape; ``mixup`` is a ``regcourse.training.Mixup``, differentiated here by
+    autograd; ``early_stopping`` sets ``history.best_epoch`` and
+    ``history.restored_epoch``; ``seed`` seeds ``rng = np.random.default_rng(seed)``
+    (the mini-batch order, the draws of ``transform`` and ``mixup``: the same as
+    the NumPy ``fit``) and torch's random state (dropout masks); ``progress``
+    writes one line per epoch to stderr. Whether the loss is a classification
+    loss is decided by ``regcourse.training.is_classification``, as there.
     """
     classification = is_classification(loss_fn)
     check_fit_arguments(train, val, epochs, batch_size, transform, mixup, classification)
@@ -187,8 +200,8 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, penalty=None,
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty, constraint,
-                        transform, mixup)
+        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=penalty,
+                        constraint=constraint, transform=transform, mixup=mixup)
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)
