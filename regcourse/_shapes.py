@@ -142,3 +142,18 @@ def spatial_axes(layer: str, shape) -> tuple[int, ...]:
             f"got shape {shape}"
         )
     return tuple(range(2, len(shape)))
+
+
+def conv_extra_repr(conv) -> str:
+    """What ``repr`` shows of a Conv1d/Conv2d (either side), in torch.nn.Conv1d/Conv2d's format.
+
+    ``in, out, kernel_size=..., stride=...``, then ``padding=...`` when it is not
+    zero and ``bias=False`` when there is no bias, as torch prints them.
+    """
+    text = (f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
+            f"stride={conv.stride}")
+    if any(conv.padding):
+        text += f", padding={conv.padding}"
+    if conv.bias is None:
+        text += ", bias=False"
+    return text

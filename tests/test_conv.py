@@ -339,3 +339,50 @@ def test_numpy_backward_checks_its_input(name, args, shape):
     with pytest.raises(ValueError, match=message):
         layer.backward(np.ones(wrong))
     assert layer.backward(np.ones(out.shape)).shape == shape
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("Conv1d", (3, 8, 5), {}),
+    ("Conv1d", (1, 4, 3), dict(stride=2, padding=1)),
+    ("Conv2d", (3, 8, 3), dict(padding=1, bias=False)),
+    ("Conv2d", (2, 2, (2, 3)), dict(stride=(1, 2), padding=(2, 0))),
+])
+def test_conv_repr_is_torch_nn_repr_on_both_sides(name, args, kwargs):
+    expected = repr(getattr(torch.nn, name)(*args, **kwargs))
+    assert repr(getattr(rnp, name)(*args, **kwargs)) == expected
+    assert repr(getattr(rt, name)(*args, **kwargs)) == expected
+
+
+@pytest.mark.parametrize("name", ["Conv1d", "Conv2d"])
+def test_conv_reset_parameters_restores_the_initial_weights_given_the_same_seed(name):
+    rnp.manual_seed(5)
+    layer = getattr(rnp, name)(2, 3, 3)
+    initial = layer.state_dict()
+    layer.weight.data[...] = 0.0
+    layer.bias.data[...] = 0.0
+    rnp.manual_seed(5)
+    layer.reset_parameters()
+    for key, value in layer.state_dict().items():
+        np.testing.assert_array_equal(value, initial[key])
+    layer.reset_parameters(np.random.default_rng(1))
+    again = layer.state_dict()
+    layer.reset_parameters(1)
+    for key, value in layer.state_dict().items():
+        np.testing.assert_array_equal(value, again[key])
+
+    torch.manual_seed(5)
+    t_layer = getattr(rt, name)(2, 3, 3)
+    t_initial = {k: v.clone() for k, v in t_layer.state_dict().items()}
+    with torch.no_grad():
+        t_layer.weight.zero_()
+    torch.manual_seed(5)
+    t_layer.reset_parameters()
+    for key, value in t_layer.state_dict().items():
+        torch.testing.assert_close(value, t_initial[key], rtol=0, atol=0)
+
+
+def test_pooling_reprs_agree_between_the_sides():
+    expected = "MaxPool1d(kernel_size=(2,), stride=(2,))"
+    assert repr(rnp.MaxPool1d(2)) == repr(rt.MaxPool1d(2)) == expected
+    assert repr(rnp.MaxPool2d(2, 1)) == repr(rt.MaxPool2d(2, 1))
+    assert repr(rnp.GlobalAvgPool()) == repr(rt.GlobalAvgPool()) == "GlobalAvgPool()"

@@ -187,3 +187,62 @@ def test_numpy_norm_backward_before_forward_raises():
     for layer in (rnp.BatchNorm1d(2), rnp.LayerNorm(2)):
         with pytest.raises(RuntimeError, match="before forward"):
             layer.backward(np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+@pytest.mark.parametrize("name, shape", BN_CASES, ids=BN_IDS)
+def test_batch_norm_reset_parameters_restores_the_initial_state(side, name, shape):
+    def as_array(value):
+        return value.numpy() if torch.is_tensor(value) else np.asarray(value)
+
+    layer = getattr(side, name)(5)
+    initial = {k: as_array(v).copy() for k, v in layer.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal(shape)
+    x = x if side is rnp else torch.tensor(x, dtype=torch.float32)
+    layer(x)  # moves the running statistics
+    weight = layer.weight
+    if side is rnp:
+        layer.weight.data += 1.0
+    else:
+        with torch.no_grad():
+            layer.weight.add_(1.0)
+    assert int(layer.num_batches_tracked) == 1
+    layer.reset_parameters()
+    assert layer.weight is weight
+    for key, value in layer.state_dict().items():
+        np.testing.assert_array_equal(as_array(value), initial[key])
+    layer(x)
+    layer.reset_running_stats()
+    assert int(layer.num_batches_tracked) == 0 and float(layer.running_var.sum()) == 5.0
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_layer_norm_reset_parameters_sets_gamma_one_and_beta_zero(side):
+    layer = side.LayerNorm((2, 3))
+    if side is rnp:
+        layer.weight.data[...] = 3.0
+        layer.bias.data[...] = 3.0
+    else:
+        with torch.no_grad():
+            layer.weight.fill_(3.0)
+            layer.bias.fill_(3.0)
+    layer.reset_parameters()
+    values = [p.data if side is rnp else p.detach().numpy() for p in (layer.weight, layer.bias)]
+    assert values[0].sum() == 6.0 and values[1].sum() == 0.0
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("BatchNorm1d", (32,), {}),
+    ("BatchNorm2d", (8,), dict(eps=1e-3, momentum=None, affine=False)),
+    ("BatchNorm1d", (4,), dict(track_running_stats=False)),
+    ("LayerNorm", (64,), {}),
+    ("LayerNorm", ((3, 4),), dict(eps=1e-6, elementwise_affine=False)),
+])
+def test_norm_repr_is_torch_nn_repr_on_both_sides(name, args, kwargs):
+    """As torch.nn prints them, but for the ``bias=`` newer torch versions add (an argument
+    of torch.nn's norms, in torch >= 2.1, that the twins do not take)."""
+    import re
+
+    expected = re.sub(r", bias=(True|False)", "", repr(getattr(torch.nn, name)(*args, **kwargs)))
+    assert repr(getattr(rnp, name)(*args, **kwargs)) == expected
+    assert repr(getattr(rt, name)(*args, **kwargs)) == expected

@@ -388,3 +388,77 @@ def test_unflatten_of_an_empty_batch_matches_torch_nn_unflatten(dim, sizes, shap
 def test_mlp_with_flatten_predicts_an_empty_batch():
     model = rnp.Sequential(rnp.Flatten(), rnp.Linear(6, 2))
     assert rnp.predict(model, np.zeros((0, 2, 3))).shape == (0, 2)
+
+
+def test_reset_parameters_restores_the_initial_weights_given_the_same_seed():
+    rnp.manual_seed(3)
+    layer = rnp.Linear(5, 4)
+    weight, bias = layer.weight, layer.bias
+    initial = {name: value.copy() for name, value in layer.state_dict().items()}
+    for p in layer.parameters():
+        p.data += 1.0
+    rnp.manual_seed(3)
+    layer.reset_parameters()
+    for name, value in layer.state_dict().items():
+        np.testing.assert_array_equal(value, initial[name])
+    assert layer.weight is weight and layer.bias is bias  # in place: optimizers keep them
+    bound = 1 / np.sqrt(5)
+    assert np.abs(layer.weight.data).max() <= bound
+
+
+def test_reset_parameters_takes_a_generator_or_a_seed():
+    layer = rnp.Linear(3, 2, bias=False)
+    layer.reset_parameters(7)
+    from_seed = layer.weight.data.copy()
+    layer.reset_parameters(np.random.default_rng(7))
+    np.testing.assert_array_equal(layer.weight.data, from_seed)
+    layer.reset_parameters(8)
+    assert not np.array_equal(layer.weight.data, from_seed)
+    with pytest.raises(ValueError, match="generator must be None, an int seed"):
+        layer.reset_parameters("seven")
+
+
+def test_an_mlp_rebuilt_from_the_same_seed_equals_one_reset_layer_by_layer():
+    """The constructor draws through reset_parameters, so the old seeded models are unchanged."""
+    rnp.manual_seed(0)
+    model = rnp.mlp([4, 6, 3])
+    rnp.manual_seed(0)
+    for layer in model.layers:
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    rnp.manual_seed(0)
+    fresh = rnp.mlp([4, 6, 3])
+    for name, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+
+
+def test_repr_is_torch_nn_repr_for_the_same_model():
+    import torch
+
+    rnp.manual_seed(0)
+    ours = rnp.Sequential(rnp.Linear(64, 10), rnp.ReLU(), rnp.Tanh(), rnp.Linear(10, 3, bias=False),
+                          rnp.Sequential(rnp.Unflatten(1, (1, 3))))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(64, 10), torch.nn.ReLU(), torch.nn.Tanh(),
+        torch.nn.Linear(10, 3, bias=False), torch.nn.Sequential(torch.nn.Unflatten(1, (1, 3))),
+    )
+    assert repr(ours) == repr(theirs)
+    assert repr(rnp.Linear(64, 10)) == "Linear(in_features=64, out_features=10, bias=True)"
+    assert repr(rnp.Sequential()) == repr(torch.nn.Sequential()) == "Sequential()"
+    assert repr(rnp.SELU()) == repr(torch.nn.SELU()) == "SELU()"
+    assert repr(rnp.MSELoss()) == repr(torch.nn.MSELoss()) == "MSELoss()"
+
+
+def test_a_module_without_settings_prints_its_name_and_children():
+    class Block(rnp.Module):
+        def __init__(self):
+            self.inner = rnp.Linear(2, 2)
+
+    assert repr(Block()) == (
+        "Block(\n  (inner): Linear(in_features=2, out_features=2, bias=True)\n)"
+    )
+
+    class Empty(rnp.Module):
+        pass
+
+    assert repr(Empty()) == "Empty()"

@@ -255,3 +255,49 @@ def test_torch_fit_still_accepts_whole_number_float_labels():
     history = rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
                      (X, y), (X, y), epochs=1, batch_size=5)
     assert history.epochs == 1
+
+
+def test_torch_linear_reset_parameters_restores_the_initial_weights_given_the_same_seed():
+    torch.manual_seed(3)
+    layer = rt.Linear(5, 4)
+    initial = {name: value.clone() for name, value in layer.state_dict().items()}
+    weight = layer.weight
+    with torch.no_grad():
+        layer.weight.add_(1.0)
+    torch.manual_seed(3)
+    layer.reset_parameters()
+    for name, value in layer.state_dict().items():
+        torch.testing.assert_close(value, initial[name], rtol=0, atol=0)
+    assert layer.weight is weight
+    layer.reset_parameters(torch.Generator().manual_seed(7))
+    first = layer.weight.detach().clone()
+    layer.reset_parameters(torch.Generator().manual_seed(7))
+    torch.testing.assert_close(layer.weight.detach(), first, rtol=0, atol=0)
+
+
+def test_torch_twins_print_as_torch_nn_and_as_the_numpy_side():
+    rnp.manual_seed(0)
+    np_model = rnp.Sequential(rnp.Linear(64, 10), rnp.ReLU(), rnp.Linear(10, 3, bias=False))
+    t_model = rt.Sequential(rt.Linear(64, 10), rt.ReLU(), rt.Linear(10, 3, bias=False))
+    nn_model = torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.ReLU(),
+                                   torch.nn.Linear(10, 3, bias=False))
+    assert repr(np_model) == repr(t_model) == repr(nn_model)
+    for np_layer, t_layer in [(rnp.Flatten(), rt.Flatten()), (rnp.Unflatten(1, (2, 3)),
+                                                                rt.Unflatten(1, (2, 3))),
+                              (rnp.GlobalAvgPool(), rt.GlobalAvgPool()), (rnp.SELU(), rt.SELU()),
+                              (rnp.Dropout(0.3), rt.Dropout(0.3)),
+                              (rnp.Dropout(0.3, mode="vanilla"), rt.Dropout(0.3, mode="vanilla")),
+                              (rnp.GaussianDropout(0.2), rt.GaussianDropout(0.2)),
+                              (rnp.AlphaDropout(0.1), rt.AlphaDropout(0.1)),
+                              (rnp.GaussianNoise(0.5), rt.GaussianNoise(0.5)),
+                              (rnp.CrossEntropyLoss(0.1), rt.CrossEntropyLoss(0.1)),
+                              (rnp.MSELoss(), rt.MSELoss())]:
+        assert repr(np_layer) == repr(t_layer)
+
+
+def test_both_sides_have_reset_parameters_on_every_layer_with_parameters():
+    layers = [("Linear", (3, 2)), ("Conv1d", (2, 3, 3)), ("Conv2d", (2, 3, 3)),
+              ("BatchNorm1d", (4,)), ("BatchNorm2d", (4,)), ("LayerNorm", (4,))]
+    for name, args in layers:
+        for side in (rnp, rt):
+            assert callable(getattr(getattr(side, name)(*args), "reset_parameters")), (side, name)

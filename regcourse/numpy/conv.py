@@ -34,14 +34,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 from regcourse._checks import positive_int
 from regcourse._shapes import (
     check_input,
+    conv_extra_repr,
     output_size,
     padding_tuple,
     pool_arguments,
     size_tuple,
     spatial_axes,
 )
-from regcourse.numpy.core import DTYPE, Module, Parameter, _check_upstream, _require_forward
-from regcourse.numpy.random import generator
+from regcourse.numpy.core import (
+    DTYPE, Module, Parameter, _check_upstream, _require_forward, as_generator,
+)
 
 
 def pad(x, padding):
@@ -92,18 +94,29 @@ class _ConvNd(Module):
         self.kernel_size = size_tuple("kernel_size", kernel_size, n)
         self.stride = size_tuple("stride", stride, n)
         self.padding = padding_tuple(padding, n)
-        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
         shape = (self.out_channels, self.in_channels) + self.kernel_size
-        rng = generator()
-        self.weight = Parameter(rng.uniform(-bound, bound, size=shape))
-        self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_channels)) if bias else None
+        self.weight = Parameter(np.empty(shape))
+        self.bias = Parameter(np.empty(self.out_channels)) if bias else None
+        self.reset_parameters()
         self._cache = None
+
+    def reset_parameters(self, generator=None):
+        """Draw W, then b, again, in place, uniform in ±1/sqrt(C_in * prod(kernel_size)).
+
+        ``generator``: None (the shared generator), an int seed or a ``np.random.Generator``.
+        """
+        rng = as_generator(generator)
+        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
+        self.weight.data[...] = rng.uniform(-bound, bound, size=self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = rng.uniform(-bound, bound, size=self.bias.shape)
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
         n = self.n_spatial
-        spatial = check_input(repr(self), x.shape, n, self.in_channels)
-        output_size(repr(self), spatial, self.kernel_size, self.stride, self.padding)
+        label = f"{type(self).__name__}({self.extra_repr()})"
+        spatial = check_input(label, x.shape, n, self.in_channels)
+        output_size(label, spatial, self.kernel_size, self.stride, self.padding)
         x_padded = pad(x, self.padding)
         cols = windows(x_padded, self.kernel_size, self.stride)  # (N, C_in, *out, *k)
         kernel_axes = tuple(range(2 + n, 2 + 2 * n))
@@ -128,10 +141,9 @@ class _ConvNd(Module):
         dcols = np.moveaxis(dcols, 1 + n, 1)  # (N, C_in, *out, *k)
         return unpad(add_windows_back(dcols, padded_shape, self.stride), self.padding)
 
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"bias={self.bias is not None})")
+    def extra_repr(self):
+        """As torch.nn.Conv1d/Conv2d: padding only when not zero, bias only when absent."""
+        return conv_extra_repr(self)
 
 
 class Conv1d(_ConvNd):
@@ -167,8 +179,9 @@ class _MaxPoolNd(Module):
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
         n = self.n_spatial
-        spatial = check_input(repr(self), x.shape, n)
-        output_size(repr(self), spatial, self.kernel_size, self.stride, (0,) * n)
+        label = f"{type(self).__name__}({self.extra_repr()})"
+        spatial = check_input(label, x.shape, n)
+        output_size(label, spatial, self.kernel_size, self.stride, (0,) * n)
         cols = windows(x, self.kernel_size, self.stride)  # (N, C, *out, *k)
         flat = cols.reshape(cols.shape[:2 + n] + (-1,))  # each window in a row of k values
         index = flat.argmax(axis=-1)[..., None]  # the first largest value
@@ -183,8 +196,8 @@ class _MaxPoolNd(Module):
         np.put_along_axis(dflat, index, dout[..., None], axis=-1)
         return add_windows_back(dflat.reshape(cols_shape), x_shape, self.stride)
 
-    def __repr__(self):
-        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -221,6 +234,3 @@ class GlobalAvgPool(Module):
         count = math.prod(shape[2:])
         spread = dout.reshape(shape[:2] + (1,) * (len(shape) - 2)) / count
         return np.broadcast_to(spread, shape).copy()
-
-    def __repr__(self):
-        return "GlobalAvgPool()"

@@ -6,7 +6,11 @@ A tiny ``torch.nn`` in NumPy. Every layer has
 - ``backward(dout) -> dx``, which returns d loss / d input and *adds*
   d loss / d parameter into each parameter's ``.grad`` (as PyTorch accumulates);
 - ``parameters()``, ``named_parameters()``, ``state_dict()``, ``load_state_dict()``,
-  ``zero_grad()``, ``train()`` and ``eval()``.
+  ``zero_grad()``, ``train()`` and ``eval()``;
+- a layer with parameters has ``reset_parameters(generator=None)``, which draws
+  them again in place (the constructor calls it), as ``torch.nn``'s layers do;
+- ``repr(layer)`` is built as torch's: the class name around ``extra_repr()``,
+  and each child on a line of its own, so ``print(model)`` reads as in PyTorch.
 
 Everything computes in float64, so gradient checks are precise.
 """
@@ -22,6 +26,34 @@ from regcourse._shapes import unflatten_arguments, unflatten_shape
 from regcourse.numpy.random import generator
 
 DTYPE = np.float64
+
+
+def as_generator(generator_or_seed=None) -> np.random.Generator:
+    """The generator ``reset_parameters`` draws from.
+
+    None: the NumPy side's shared generator (``regcourse.numpy.random``, seeded by
+    ``manual_seed``), as torch's layers draw from torch's global random state;
+    an int: a new ``np.random.default_rng(seed)``; a ``np.random.Generator``: itself.
+    """
+    if generator_or_seed is None:
+        return generator()
+    if isinstance(generator_or_seed, np.random.Generator):
+        return generator_or_seed
+    if isinstance(generator_or_seed, (int, np.integer)) and not isinstance(generator_or_seed,
+                                                                           bool):
+        return np.random.default_rng(int(generator_or_seed))
+    raise ValueError(
+        "generator must be None, an int seed or a np.random.Generator, "
+        f"got {type(generator_or_seed).__name__}"
+    )
+
+
+def _add_indent(text: str, spaces: int) -> str:
+    """Indent every line of ``text`` but the first (torch.nn.modules.module._addindent)."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
 
 
 class Parameter:
@@ -134,6 +166,23 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    # --- printing, as torch.nn.Module prints -------------------------------
+    def extra_repr(self) -> str:
+        """This module's own settings, shown inside its repr; "" for none (as in torch)."""
+        return ""
+
+    def __repr__(self):
+        """``Name(extra_repr)``, or one line per child: torch.nn.Module's format."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): {_add_indent(repr(child), 2)}"
+                    for name, child in self.named_children()]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        if not lines and not children:
+            return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines + children) + "\n)"
+
     # --- saving and loading, with torch.nn's names -------------------------
     def state_dict(self) -> dict:
         """Copies of all parameters and buffers, named as torch.nn names them."""
@@ -219,13 +268,22 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         self.in_features = positive_int("in_features", in_features)
         self.out_features = positive_int("out_features", out_features)
-        bound = 1.0 / np.sqrt(self.in_features)
-        rng = generator()
-        self.weight = Parameter(
-            rng.uniform(-bound, bound, size=(self.out_features, self.in_features))
-        )
-        self.bias = Parameter(rng.uniform(-bound, bound, size=self.out_features)) if bias else None
+        self.weight = Parameter(np.empty((self.out_features, self.in_features)))
+        self.bias = Parameter(np.empty(self.out_features)) if bias else None
+        self.reset_parameters()
         self._x = None
+
+    def reset_parameters(self, generator=None):
+        """Draw W, then b, again, in place, uniform in [-1/sqrt(in), 1/sqrt(in)].
+
+        ``generator``: None (the shared generator, see ``manual_seed``), an int
+        seed or a ``np.random.Generator``; see ``as_generator``.
+        """
+        rng = as_generator(generator)
+        bound = 1.0 / np.sqrt(self.in_features)
+        self.weight.data[...] = rng.uniform(-bound, bound, size=self.weight.shape)
+        if self.bias is not None:
+            self.bias.data[...] = rng.uniform(-bound, bound, size=self.bias.shape)
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
@@ -248,9 +306,9 @@ class Linear(Module):
             self.bias.grad += dout.sum(axis=0)
         return dout @ self.weight.data
 
-    def __repr__(self):
-        return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None})")
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
 
 
 class ReLU(Module):
@@ -268,9 +326,6 @@ class ReLU(Module):
         _require_forward(self._mask, self)
         return _check_upstream(dout, self._mask.shape, self) * self._mask
 
-    def __repr__(self):
-        return "ReLU()"
-
 
 class Tanh(Module):
     """tanh(x); d tanh / dx = 1 - tanh(x)^2."""
@@ -285,9 +340,6 @@ class Tanh(Module):
     def backward(self, dout):
         _require_forward(self._y, self)
         return _check_upstream(dout, self._y.shape, self) * (1.0 - self._y**2)
-
-    def __repr__(self):
-        return "Tanh()"
 
 
 def flat_shape(shape) -> tuple[int, int]:
@@ -316,9 +368,6 @@ class Flatten(Module):
         _require_forward(self._shape, self)
         return _check_upstream(dout, flat_shape(self._shape), self).reshape(self._shape)
 
-    def __repr__(self):
-        return "Flatten()"
-
 
 class Unflatten(Module):
     """Splits dimension ``dim`` into ``unflattened_size``, as ``torch.nn.Unflatten``.
@@ -343,8 +392,8 @@ class Unflatten(Module):
         in_shape, out_shape = self._shapes
         return _check_upstream(dout, out_shape, self).reshape(in_shape)
 
-    def __repr__(self):
-        return f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size})"
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sequential(Module):
@@ -390,10 +439,6 @@ class Sequential(Module):
 
     def __len__(self):
         return len(self.layers)
-
-    def __repr__(self):
-        inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential(\n{inner}\n)"
 
 
 def mlp(sizes, activation=ReLU) -> Sequential:

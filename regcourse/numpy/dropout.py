@@ -61,6 +61,9 @@ class _MaskedNoise(Module):
         _require_forward(self._noise, self)
         return _check_upstream(dout, self._noise.shape, self) * self._noise
 
+    def extra_repr(self):
+        return f"p={self.p}"
+
 
 class Dropout(_MaskedNoise):
     """Bernoulli dropout: each unit is kept with probability 1 - p.
@@ -83,8 +86,8 @@ class Dropout(_MaskedNoise):
         self._noise = mask * scale
         return x * self._noise
 
-    def __repr__(self):
-        return f"Dropout(p={self.p}, mode={self.mode!r})"
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode!r}"
 
 
 class GaussianDropout(_MaskedNoise):
@@ -102,9 +105,6 @@ class GaussianDropout(_MaskedNoise):
             x, lambda shape: 1.0 + std * generator().standard_normal(shape)
         )
         return x * self._noise
-
-    def __repr__(self):
-        return f"GaussianDropout(p={self.p})"
 
 
 class AlphaDropout(_MaskedNoise):
@@ -132,9 +132,6 @@ class AlphaDropout(_MaskedNoise):
         self._noise = a * mask
         return a * (x * mask + saturation * (~mask)) + b
 
-    def __repr__(self):
-        return f"AlphaDropout(p={self.p})"
-
 
 class SELU(Module):
     """selu(x) = scale * (x if x > 0 else alpha * (exp(x) - 1))."""
@@ -152,9 +149,6 @@ class SELU(Module):
         dout = _check_upstream(dout, self._x.shape, self)
         return dout * SELU_SCALE * np.where(self._x > 0, 1.0,
                                             SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
-
-    def __repr__(self):
-        return "SELU()"
 
 
 def mc_predict(model: Module, x, n_samples: int = 50, seed: int = 0):

@@ -86,8 +86,8 @@ class CrossEntropyLoss(Module):
         p, q = self._cache
         return _scalar_upstream(dout, self) * (p - q) / p.shape[0]
 
-    def __repr__(self):
-        return f"CrossEntropyLoss(label_smoothing={self.label_smoothing})"
+    def extra_repr(self):
+        return f"label_smoothing={self.label_smoothing}"
 
 
 class MSELoss(Module):
@@ -120,6 +120,3 @@ class MSELoss(Module):
         if self._diff is None:
             raise RuntimeError("MSELoss.backward called before forward: compute the loss first")
         return _scalar_upstream(dout, self) * 2.0 * self._diff / self._diff.size
-
-    def __repr__(self):
-        return "MSELoss()"

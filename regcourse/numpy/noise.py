@@ -106,5 +106,5 @@ class GaussianNoise(Module):
         _require_forward(self._shape, self)
         return _check_upstream(dout, self._shape, self).copy()
 
-    def __repr__(self):
-        return f"GaussianNoise(sigma={self.sigma})"
+    def extra_repr(self):
+        return f"sigma={self.sigma}"

@@ -54,15 +54,34 @@ class _BatchNorm(Module):
         self.momentum = None if momentum is None else in_unit_interval("momentum", momentum)
         self.affine = affine
         self.track_running_stats = track_running_stats
-        self.weight = Parameter(np.ones(num_features)) if affine else None
-        self.bias = Parameter(np.zeros(num_features)) if affine else None
+        self.weight = Parameter(np.empty(num_features)) if affine else None
+        self.bias = Parameter(np.empty(num_features)) if affine else None
         if track_running_stats:
-            self.running_mean = np.zeros(num_features)
-            self.running_var = np.ones(num_features)
+            self.running_mean = np.empty(num_features)
+            self.running_var = np.empty(num_features)
             self.num_batches_tracked = np.zeros((), dtype=np.int64)
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.reset_parameters()
         self._cache = None
+
+    def reset_running_stats(self):
+        """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0, in place."""
+        if self.track_running_stats:
+            self.running_mean[...] = 0.0
+            self.running_var[...] = 1.0
+            self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self, generator=None):
+        """The running statistics reset, weight (gamma) <- 1 and bias (beta) <- 0, in place.
+
+        Nothing is random; ``generator`` is accepted so that every layer's
+        ``reset_parameters`` takes the same argument.
+        """
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1.0
+            self.bias.data[...] = 0.0
 
     def stat_axes(self, x):
         raise NotImplementedError
@@ -131,10 +150,9 @@ class _BatchNorm(Module):
             return dout * inv_sigma
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.num_features}, eps={self.eps}, "
-                f"momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats})")
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -171,9 +189,16 @@ class LayerNorm(Module):
             raise ValueError("normalized_shape must name at least one dimension")
         self.eps = non_negative("eps", eps)
         self.elementwise_affine = elementwise_affine
-        self.weight = Parameter(np.ones(self.normalized_shape)) if elementwise_affine else None
-        self.bias = Parameter(np.zeros(self.normalized_shape)) if elementwise_affine else None
+        self.weight = Parameter(np.empty(self.normalized_shape)) if elementwise_affine else None
+        self.bias = Parameter(np.empty(self.normalized_shape)) if elementwise_affine else None
+        self.reset_parameters()
         self._cache = None
+
+    def reset_parameters(self, generator=None):
+        """weight (gamma) <- 1 and bias (beta) <- 0, in place (``generator`` is not used)."""
+        if self.elementwise_affine:
+            self.weight.data[...] = 1.0
+            self.bias.data[...] = 0.0
 
     def forward(self, x):
         x = np.asarray(x, dtype=DTYPE)
@@ -202,6 +227,6 @@ class LayerNorm(Module):
             dout = dout * self.weight.data
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
-    def __repr__(self):
-        return (f"LayerNorm({self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine})")
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

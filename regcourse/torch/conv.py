@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from regcourse._checks import positive_int
 from regcourse._shapes import (
     check_input,
+    conv_extra_repr,
     output_size,
     padding_tuple,
     pool_arguments,
@@ -59,15 +60,26 @@ class _ConvNd(nn.Module):
         self.kernel_size = size_tuple("kernel_size", kernel_size, n)
         self.stride = size_tuple("stride", stride, n)
         self.padding = padding_tuple(padding, n)
-        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
         factory = dict(device=device, dtype=dtype)
         shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = nn.Parameter(torch.empty(shape, **factory).uniform_(-bound, bound))
+        self.weight = nn.Parameter(torch.empty(shape, **factory))
         if bias:
-            bias_init = torch.empty(self.out_channels, **factory).uniform_(-bound, bound)
-            self.bias = nn.Parameter(bias_init)
+            self.bias = nn.Parameter(torch.empty(self.out_channels, **factory))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None):
+        """Draw W, then b, again, in place, uniform in ±1/sqrt(C_in * prod(kernel_size)).
+
+        ``generator``: None (torch's global random state, see ``torch.manual_seed``)
+        or a ``torch.Generator``.
+        """
+        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
+        self.weight.uniform_(-bound, bound, generator=generator)
+        if self.bias is not None:
+            self.bias.uniform_(-bound, bound, generator=generator)
 
     def forward(self, x):
         n = self.n_spatial
@@ -84,8 +96,8 @@ class _ConvNd(nn.Module):
         return out
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+        """As torch.nn.Conv1d/Conv2d: padding only when not zero, bias only when absent."""
+        return conv_extra_repr(self)
 
 
 class Conv1d(_ConvNd):

@@ -24,17 +24,25 @@ class Linear(nn.Module):
         super().__init__()
         self.in_features = positive_int("in_features", in_features)
         self.out_features = positive_int("out_features", out_features)
-        bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = nn.Parameter(
-            torch.empty(out_features, in_features, device=device, dtype=dtype)
-            .uniform_(-bound, bound)
-        )
+        factory = dict(device=device, dtype=dtype)
+        self.weight = nn.Parameter(torch.empty(self.out_features, self.in_features, **factory))
         if bias:
-            self.bias = nn.Parameter(
-                torch.empty(out_features, device=device, dtype=dtype).uniform_(-bound, bound)
-            )
+            self.bias = nn.Parameter(torch.empty(self.out_features, **factory))
         else:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None):
+        """Draw W, then b, again, in place, uniform in [-1/sqrt(in), 1/sqrt(in)].
+
+        ``generator``: None (torch's global random state, see ``torch.manual_seed``)
+        or a ``torch.Generator``.
+        """
+        bound = 1.0 / math.sqrt(self.in_features)
+        self.weight.uniform_(-bound, bound, generator=generator)
+        if self.bias is not None:
+            self.bias.uniform_(-bound, bound, generator=generator)
 
     def forward(self, x):
         if x.ndim != 2 or x.shape[1] != self.in_features:

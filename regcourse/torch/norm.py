@@ -30,18 +30,39 @@ class _BatchNorm(nn.Module):
         self.track_running_stats = track_running_stats
         factory = dict(device=device, dtype=dtype)
         if affine:
-            self.weight = nn.Parameter(torch.ones(num_features, **factory))
-            self.bias = nn.Parameter(torch.zeros(num_features, **factory))
+            self.weight = nn.Parameter(torch.empty(num_features, **factory))
+            self.bias = nn.Parameter(torch.empty(num_features, **factory))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(num_features, **factory))
-            self.register_buffer("running_var", torch.ones(num_features, **factory))
+            self.register_buffer("running_mean", torch.empty(num_features, **factory))
+            self.register_buffer("running_var", torch.empty(num_features, **factory))
             self.register_buffer("num_batches_tracked",
                                  torch.tensor(0, dtype=torch.long, device=device))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_running_stats(self):
+        """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0, in place."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1.0)
+            self.num_batches_tracked.zero_()
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None):
+        """The running statistics reset, weight (gamma) <- 1 and bias (beta) <- 0, in place.
+
+        Nothing is random; ``generator`` is accepted so that every layer's
+        ``reset_parameters`` takes the same argument.
+        """
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.fill_(1.0)
+            self.bias.zero_()
 
     def stat_dims(self, x):
         raise NotImplementedError
@@ -129,13 +150,20 @@ class LayerNorm(nn.Module):
         self.eps = non_negative("eps", eps)
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = nn.Parameter(
-                torch.ones(self.normalized_shape, device=device, dtype=dtype)
-            )
-            self.bias = nn.Parameter(torch.zeros(self.normalized_shape, device=device, dtype=dtype))
+            factory = dict(device=device, dtype=dtype)
+            self.weight = nn.Parameter(torch.empty(self.normalized_shape, **factory))
+            self.bias = nn.Parameter(torch.empty(self.normalized_shape, **factory))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self, generator=None):
+        """weight (gamma) <- 1 and bias (beta) <- 0, in place (``generator`` is not used)."""
+        if self.elementwise_affine:
+            self.weight.fill_(1.0)
+            self.bias.zero_()
 
     def forward(self, x):
         k = len(self.normalized_shape)
