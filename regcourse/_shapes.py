@@ -1,4 +1,4 @@
-"""Shape arithmetic and argument checks for convolution, pooling and Unflatten.
+"""Shape arithmetic and argument checks for convolution, pooling, Flatten/Unflatten and norms.
 
 Shared by the NumPy and PyTorch sides (neither imports the other). Sizes are
 tuples with one entry per spatial dimension: ``(L,)`` for 1-D signals, ``(H, W)``
@@ -157,3 +157,39 @@ def conv_extra_repr(conv) -> str:
     if conv.bias is None:
         text += ", bias=False"
     return text
+
+
+def flat_shape(shape) -> tuple[int, int]:
+    """(N, d1 * d2 * ...) for an input of shape (N, d1, d2, ...); (N, 1) for a 1-D one.
+
+    The feature count is computed, not inferred (-1), so an empty batch (0, ...)
+    gives (0, d1 * d2 * ...), as ``torch.nn.Flatten``.
+    """
+    shape = tuple(shape)
+    if len(shape) < 1:
+        raise ValueError("Flatten expects an input (batch, ...), got a scalar")
+    return (shape[0], math.prod(shape[1:]))
+
+
+def normalized_shape_tuple(normalized_shape) -> tuple[int, ...]:
+    """LayerNorm's ``normalized_shape``: an int or a non-empty tuple of ints >= 1."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    shape = tuple(positive_int("normalized_shape entries", n) for n in normalized_shape)
+    if not shape:
+        raise ValueError("normalized_shape must name at least one dimension")
+    return shape
+
+
+def check_batch_norm_input(layer: str, shape, expected_ndim, num_features: int) -> None:
+    """A batch norm input has ``expected_ndim`` dimensions and ``num_features`` in dimension 1."""
+    shape = tuple(shape)
+    if len(shape) not in expected_ndim:
+        raise ValueError(
+            f"{layer} expects input with {' or '.join(map(str, expected_ndim))} dimensions, "
+            f"got shape {shape}"
+        )
+    if shape[1] != num_features:
+        raise ValueError(
+            f"{layer}({num_features}) got {shape[1]} features (input shape {shape})"
+        )

@@ -103,3 +103,25 @@ def test_the_loss_classes_declare_whether_they_classify():
         classification = True
 
     assert is_classification(Hinge())
+
+
+@pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
+def test_out_of_range_classes_raise_one_message_on_both_sides(side):
+    logits = np.zeros((3, 4))
+    target = np.array([0, 4, 1])
+    if side is rt:
+        logits, target = torch.tensor(logits), torch.tensor(target)
+    with pytest.raises(ValueError, match=r"^target classes must lie in \[0, 3\], got range "
+                                         r"\[0, 4\]$"):
+        side.CrossEntropyLoss()(logits, target)
+
+
+def test_both_loss_modules_have_check_class_range():
+    import regcourse.numpy.losses as np_losses
+    import regcourse.torch.losses as t_losses
+
+    np_losses.check_class_range(np.array([0, 3]), 4)
+    t_losses.check_class_range(torch.tensor([0, 3]), 4)
+    for module, target in ((np_losses, np.array([-1])), (t_losses, torch.tensor([-1]))):
+        with pytest.raises(ValueError, match="target classes must lie in"):
+            module.check_class_range(target, 4)

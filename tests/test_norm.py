@@ -246,3 +246,20 @@ def test_norm_repr_is_torch_nn_repr_on_both_sides(name, args, kwargs):
     expected = re.sub(r", bias=(True|False)", "", repr(getattr(torch.nn, name)(*args, **kwargs)))
     assert repr(getattr(rnp, name)(*args, **kwargs)) == expected
     assert repr(getattr(rt, name)(*args, **kwargs)) == expected
+
+
+def test_both_sides_decompose_batch_norm_with_the_same_method_names():
+    x_np, x_t = np.zeros((4, 5, 3)), torch.zeros(4, 5, 3)
+    for side, x in ((rnp, x_np), (rt, x_t)):
+        layer = side.BatchNorm1d(5)
+        assert tuple(layer.stat_axes(x)) == (0, 2) and list(layer.param_shape(x)) == [1, 5, 1]
+        assert tuple(side.BatchNorm2d(5).stat_axes(np.zeros((2, 5, 3, 3)))) == (0, 2, 3)
+        for method in ("check_input", "update_running_stats", "reset_running_stats",
+                       "reset_parameters"):
+            assert callable(getattr(layer, method))
+    for side, x in ((rnp, np.zeros((4, 6))), (rt, torch.zeros(4, 6))):
+        with pytest.raises(ValueError, match=r"^BatchNorm1d\(5\) got 6 features \(input shape "
+                                             r"\(4, 6\)\)$"):
+            side.BatchNorm1d(5)(x)
+        with pytest.raises(ValueError, match="normalized_shape must name at least one"):
+            side.LayerNorm(())

@@ -301,3 +301,11 @@ def test_both_sides_have_reset_parameters_on_every_layer_with_parameters():
     for name, args in layers:
         for side in (rnp, rt):
             assert callable(getattr(getattr(side, name)(*args), "reset_parameters")), (side, name)
+
+
+def test_flatten_uses_one_shape_rule_on_both_sides():
+    from regcourse._shapes import flat_shape
+
+    assert flat_shape((0, 2, 3)) == (0, 6) and flat_shape((4,)) == (4, 1)
+    for x in (np.zeros((0, 2, 3)), np.zeros((4,))):
+        assert rnp.Flatten()(x).shape == tuple(rt.Flatten()(torch.tensor(x)).shape)

@@ -17,12 +17,10 @@ Everything computes in float64, so gradient checks are precise.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from regcourse._checks import positive_int
-from regcourse._shapes import unflatten_arguments, unflatten_shape
+from regcourse._shapes import flat_shape, unflatten_arguments, unflatten_shape
 from regcourse.numpy.random import generator
 
 DTYPE = np.float64
@@ -340,11 +338,6 @@ class Tanh(Module):
     def backward(self, dout):
         _require_forward(self._y, self)
         return _check_upstream(dout, self._y.shape, self) * (1.0 - self._y**2)
-
-
-def flat_shape(shape) -> tuple[int, int]:
-    """(N, d1 * d2 * ...) for an input of shape (N, d1, d2, ...); (N, 1) for a 1-D one."""
-    return (shape[0], math.prod(shape[1:]))
 
 
 class Flatten(Module):

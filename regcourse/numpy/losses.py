@@ -30,6 +30,17 @@ def _scalar_upstream(dout, loss: Module) -> float:
     return float(dout)
 
 
+def check_class_range(target: np.ndarray, n_classes: int) -> None:
+    """Raise ValueError unless every class index lies in [0, n_classes - 1]."""
+    if target.size == 0:
+        return
+    low, high = int(target.min()), int(target.max())
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"target classes must lie in [0, {n_classes - 1}], got range [{low}, {high}]"
+        )
+
+
 class CrossEntropyLoss(Module):
     """Softmax cross-entropy on logits, averaged over the batch.
 
@@ -62,13 +73,9 @@ class CrossEntropyLoss(Module):
             )
         if not np.issubdtype(target.dtype, np.integer):
             raise ValueError(f"target must hold integer class indices, got dtype {target.dtype}")
-        if n and (target.min() < 0 or target.max() >= n_classes):
-            raise ValueError(
-                f"target classes must lie in [0, {n_classes - 1}], "
-                f"got range [{target.min()}, {target.max()}]"
-            )
         if n == 0:
             raise ValueError("CrossEntropyLoss got an empty batch")
+        check_class_range(target, n_classes)
         log_p = log_softmax(logits)
         q = np.full_like(log_p, self.label_smoothing / n_classes)
         q[np.arange(n), target] += 1.0 - self.label_smoothing

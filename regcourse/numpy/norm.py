@@ -24,11 +24,10 @@ number of values each statistic averages (the compact form derived in the chapte
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from regcourse._checks import in_unit_interval, non_negative, positive_int
+from regcourse._shapes import check_batch_norm_input, normalized_shape_tuple
 from regcourse.numpy.core import DTYPE, Module, Parameter, _check_upstream, _require_forward
 
 
@@ -84,6 +83,7 @@ class _BatchNorm(Module):
             self.bias.data[...] = 0.0
 
     def stat_axes(self, x):
+        """The axes the statistics average over (the batch, and any spatial axes)."""
         raise NotImplementedError
 
     def param_shape(self, x):
@@ -93,16 +93,8 @@ class _BatchNorm(Module):
         return shape
 
     def check_input(self, x):
-        if x.ndim not in self.expected_ndim:
-            raise ValueError(
-                f"{type(self).__name__} expects input with "
-                f"{' or '.join(map(str, self.expected_ndim))} dimensions, got shape {x.shape}"
-            )
-        if x.shape[1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features "
-                f"(input shape {x.shape})"
-            )
+        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim,
+                               self.num_features)
 
     def update_running_stats(self, mean, var, count):
         self.num_batches_tracked += 1
@@ -181,12 +173,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(positive_int("normalized_shape entries", n)
-                                      for n in normalized_shape)
-        if not self.normalized_shape:
-            raise ValueError("normalized_shape must name at least one dimension")
+        self.normalized_shape = normalized_shape_tuple(normalized_shape)
         self.eps = non_negative("eps", eps)
         self.elementwise_affine = elementwise_affine
         self.weight = Parameter(np.empty(self.normalized_shape)) if elementwise_affine else None

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from regcourse._checks import positive_int
-from regcourse._shapes import unflatten_arguments, unflatten_shape
+from regcourse._shapes import flat_shape, unflatten_arguments, unflatten_shape
 
 
 class Linear(nn.Module):
@@ -85,7 +85,7 @@ class Flatten(nn.Module):
     def forward(self, x):
         if x.ndim < 1:
             raise ValueError(f"Flatten expects an input (batch, ...), got a scalar {x!r}")
-        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
+        return x.reshape(flat_shape(x.shape))
 
 
 class Unflatten(nn.Module):

@@ -9,12 +9,11 @@ running_var starts at one and is updated with the unbiased variance.
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
 from regcourse._checks import in_unit_interval, non_negative, positive_int
+from regcourse._shapes import check_batch_norm_input, normalized_shape_tuple
 
 
 class _BatchNorm(nn.Module):
@@ -64,21 +63,19 @@ class _BatchNorm(nn.Module):
             self.weight.fill_(1.0)
             self.bias.zero_()
 
-    def stat_dims(self, x):
+    def stat_axes(self, x):
+        """The dimensions the statistics average over (the batch, and any spatial ones)."""
         raise NotImplementedError
 
+    def param_shape(self, x):
+        """Shape that broadcasts a per-feature vector against x."""
+        shape = [1] * x.ndim
+        shape[1] = self.num_features
+        return shape
+
     def check_input(self, x):
-        if x.ndim not in self.expected_ndim:
-            raise ValueError(
-                f"{type(self).__name__} expects input with "
-                f"{' or '.join(map(str, self.expected_ndim))} dimensions, "
-                f"got shape {tuple(x.shape)}"
-            )
-        if x.shape[1] != self.num_features:
-            raise ValueError(
-                f"{type(self).__name__}({self.num_features}) got {x.shape[1]} features "
-                f"(input shape {tuple(x.shape)})"
-            )
+        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim,
+                               self.num_features)
 
     @torch.no_grad()
     def update_running_stats(self, mean, var, count):
@@ -89,8 +86,8 @@ class _BatchNorm(nn.Module):
 
     def forward(self, x):
         self.check_input(x)
-        dims = self.stat_dims(x)
-        shape = [1, self.num_features] + [1] * (x.ndim - 2)
+        dims = self.stat_axes(x)
+        shape = self.param_shape(x)
         count = 1
         for d in dims:
             count *= x.shape[d]
@@ -122,7 +119,7 @@ class BatchNorm1d(_BatchNorm):
 
     expected_ndim = (2, 3)
 
-    def stat_dims(self, x):
+    def stat_axes(self, x):
         return (0,) if x.ndim == 2 else (0, 2)
 
 
@@ -131,7 +128,7 @@ class BatchNorm2d(_BatchNorm):
 
     expected_ndim = (4,)
 
-    def stat_dims(self, x):
+    def stat_axes(self, x):
         return (0, 2, 3)
 
 
@@ -141,12 +138,7 @@ class LayerNorm(nn.Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(positive_int("normalized_shape entries", n)
-                                      for n in normalized_shape)
-        if not self.normalized_shape:
-            raise ValueError("normalized_shape must name at least one dimension")
+        self.normalized_shape = normalized_shape_tuple(normalized_shape)
         self.eps = non_negative("eps", eps)
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
