@@ -125,3 +125,11 @@ def test_both_loss_modules_have_check_class_range():
     for module, target in ((np_losses, np.array([-1])), (t_losses, torch.tensor([-1]))):
         with pytest.raises(ValueError, match="target classes must lie in"):
             module.check_class_range(target, 4)
+
+
+def test_softmax_and_log_softmax_exist_on_both_sides_and_agree():
+    logits = np.random.default_rng(0).standard_normal((5, 4)) * 30
+    np.testing.assert_allclose(rnp.softmax(logits), rt.softmax(torch.tensor(logits)).numpy(),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(rnp.log_softmax(logits),
+                               rt.log_softmax(torch.tensor(logits)).numpy(), rtol=1e-12)

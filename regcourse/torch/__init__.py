@@ -11,7 +11,7 @@ from regcourse.torch.dropout import SELU, AlphaDropout, Dropout, GaussianDropout
 from regcourse.torch.noise import GaussianNoise
 from regcourse.torch.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.torch.device import default_device
-from regcourse.torch.losses import CrossEntropyLoss, MSELoss
+from regcourse.torch.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
 from regcourse.torch.optim import SGD, Adam, AdamW, ProximalSGD
 from regcourse.torch.penalties import L1, L2, ElasticNet, MaxNorm, soft_threshold
 from regcourse.torch.train import accuracy, evaluate, fit, load_numpy_state, predict
@@ -20,7 +20,7 @@ from regcourse.training import EarlyStopping, Mixup, load_checkpoint, save_check
 __all__ = [
     "Linear", "ReLU", "Tanh", "Flatten", "Unflatten", "Sequential", "mlp",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "GlobalAvgPool",
-    "CrossEntropyLoss", "MSELoss", "SGD", "Adam", "AdamW", "ProximalSGD",
+    "CrossEntropyLoss", "MSELoss", "softmax", "log_softmax", "SGD", "Adam", "AdamW", "ProximalSGD",
     "L1", "L2", "ElasticNet", "soft_threshold", "fit", "predict", "evaluate", "accuracy",
     "EarlyStopping", "default_device", "MaxNorm",
     "Mixup", "save_checkpoint", "load_checkpoint", "load_numpy_state",

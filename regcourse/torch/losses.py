@@ -14,6 +14,11 @@ def log_softmax(logits: torch.Tensor) -> torch.Tensor:
     return shifted - torch.log(torch.exp(shifted).sum(dim=-1, keepdim=True))
 
 
+def softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities exp(z_c) / sum_k exp(z_k) along the last dimension, computed stably."""
+    return torch.exp(log_softmax(logits))
+
+
 def check_class_range(target: torch.Tensor, n_classes: int) -> None:
     """Raise ValueError unless every class index lies in [0, n_classes - 1].
 
