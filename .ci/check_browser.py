@@ -150,15 +150,23 @@ def start_browser(profile_dir: str) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={WIDTH},{HEIGHT}",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync", "--disable-quic", f"--user-data-dir={profile_dir}",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--window-size={WIDTH},{HEIGHT}",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-quic",
+        f"--user-data-dir={profile_dir}",
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     # Only network events in the performance log: that is all check 2 reads.
     options.add_experimental_option(
-        "perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+        "perfLoggingPrefs", {"enableNetwork": True, "enablePage": False}
+    )
     # A path in Service means Selenium Manager is never run (it would download drivers).
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -343,8 +351,11 @@ def check_images(info: dict, page: str, report: Report) -> None:
             if ratio < report.worst_ratio[0]:
                 report.worst_ratio = (ratio, f"{page} {name}")
             if ratio < MIN_DISPLAY_RATIO:
-                report.add(page, f"figure shrunk to {ratio:.0%} of its size: text under 9 px",
-                           f"{name} {img['width']:.0f} of {img['natural']} px")
+                report.add(
+                    page,
+                    f"figure shrunk to {ratio:.0%} of its size: text under 9 px",
+                    f"{name} {img['width']:.0f} of {img['natural']} px",
+                )
 
 
 def check_maths_and_width(info: dict, page: str, report: Report) -> None:
@@ -360,11 +371,17 @@ def check_maths_and_width(info: dict, page: str, report: Report) -> None:
     report.scrolled_tables += info["scrolledTables"]
     report.code_blocks += info["codeBlocks"]
     if info["scrollWidth"] > info["innerWidth"] + 1:
-        report.add(page, "page scrolls sideways",
-                   f"{info['scrollWidth']} px wide in a {info['innerWidth']} px window")
+        report.add(
+            page,
+            "page scrolls sideways",
+            f"{info['scrollWidth']} px wide in a {info['innerWidth']} px window",
+        )
     for block in info["tooWide"]:
-        report.add(page, f"<{block['tag']}> {block['width']} px wide, wider than the "
-                   f"{info['column']} px column", block["excerpt"])
+        report.add(
+            page,
+            f"<{block['tag']}> {block['width']} px wide, wider than the {info['column']} px column",
+            block["excerpt"],
+        )
 
 
 # Finds a point on a solution's header that is not on a link or button; returns its
@@ -405,8 +422,11 @@ def check_solutions(driver: webdriver.Chrome, info: dict, page: str, report: Rep
     title = first.find_element(By.CSS_SELECTOR, ":scope > .admonition-title")
     offset = driver.execute_script(CLICK_POINT_JS, title)
     if offset is None:
-        report.add(page, "solution header has no spot to click outside a link",
-                   info["solutions"][0]["title"])
+        report.add(
+            page,
+            "solution header has no spot to click outside a link",
+            info["solutions"][0]["title"],
+        )
         return
     url = driver.current_url
     ActionChains(driver).move_to_element_with_offset(title, *offset).click().perform()
@@ -416,8 +436,9 @@ def check_solutions(driver: webdriver.Chrome, info: dict, page: str, report: Rep
     if driver.current_url != url:
         report.add(page, "clicking the solution header left the page", driver.current_url)
     elif not driver.execute_script(BODY_SEEN_JS, first):
-        report.add(page, "clicking the solution header did not open it",
-                   info["solutions"][0]["title"])
+        report.add(
+            page, "clicking the solution header did not open it", info["solutions"][0]["title"]
+        )
 
 
 # --------------------------------------------------------------------------- links
@@ -472,8 +493,11 @@ def check_links(info: dict, page: str, origin: str, html_dir: Path, report: Repo
         zips = [u for u in info["downloads"] if u.split("#")[0].split("?")[0].endswith(".zip")]
         found = [u for u in zips if (f := local_file(u, origin, html_dir)) and f.is_file()]
         if not found:
-            report.add(page, "no link a.regcourse-download to an existing .zip",
-                       ", ".join(info["downloads"]) or "no such link")
+            report.add(
+                page,
+                "no link a.regcourse-download to an existing .zip",
+                ", ".join(info["downloads"]) or "no such link",
+            )
 
 
 # --------------------------------------------------------------------------- pages
@@ -494,7 +518,8 @@ def screenshot(driver: webdriver.Chrome, page: str, out_dir: Path) -> Path:
     """Check 11: the whole page, WIDTH px wide (cut at MAX_SCREENSHOT_HEIGHT), as PNG."""
     height, bars = driver.execute_script(
         "window.scrollTo(0, 0);"
-        "return [document.documentElement.scrollHeight, outerHeight - innerHeight]")
+        "return [document.documentElement.scrollHeight, outerHeight - innerHeight]"
+    )
     # The window is taller than the page it shows by `bars` px (Chromium's own bars).
     driver.set_window_size(WIDTH, min(height, MAX_SCREENSHOT_HEIGHT) + bars)
     time.sleep(0.5)  # let the page lay itself out again at the new size
@@ -505,8 +530,9 @@ def screenshot(driver: webdriver.Chrome, page: str, out_dir: Path) -> Path:
     return path
 
 
-def check_page(driver: webdriver.Chrome, page: str, origin: str, args: argparse.Namespace,
-               report: Report) -> None:
+def check_page(
+    driver: webdriver.Chrome, page: str, origin: str, args: argparse.Namespace, report: Report
+) -> None:
     """Open one page and run checks 1 to 9 (and 11 when it is a screenshot page)."""
     drain_logs(driver)
     driver.get(f"{origin}/{page}")
@@ -515,7 +541,8 @@ def check_page(driver: webdriver.Chrome, page: str, origin: str, args: argparse.
     wait_for_mathjax(driver, page, report)
     info = driver.execute_script(INSPECT_JS, RAW_TEX)
     info["needs_download"] = args.download_check and (
-        page == "intro.html" or (page.startswith("chapters/") and page.count("/") == 1))
+        page == "intro.html" or (page.startswith("chapters/") and page.count("/") == 1)
+    )
     check_images(info, page, report)
     check_maths_and_width(info, page, report)
     check_links(info, page, origin, args.html_dir, report)
@@ -565,8 +592,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--html-dir", type=Path, default=Path("_build/html"))
     parser.add_argument("--screenshots", type=Path, default=Path("_build/screenshots"))
-    parser.add_argument("--no-download-check", dest="download_check", action="store_false",
-                        help="skip check 9 (the a.regcourse-download link)")
+    parser.add_argument(
+        "--no-download-check",
+        dest="download_check",
+        action="store_false",
+        help="skip check 9 (the a.regcourse-download link)",
+    )
     return parser.parse_args(argv)
 
 
@@ -609,12 +640,14 @@ def print_summary(report: Report, seconds: float) -> None:
             print(f"  - {problem}")
     ratio, where = report.worst_ratio
     worst = f"{ratio:.0%} ({where})" if where else "no figure shown"
-    print(f"\nchecked {report.pages} pages in a browser: {report.images} images, "
-          f"{report.formulas} formulas typeset, {report.tables} tables "
-          f"({report.scrolled_tables} scrolling in their own box), "
-          f"{report.code_blocks} code blocks, {report.solutions} solutions, "
-          f"{report.links} internal links; smallest figure scale {worst}; "
-          f"{seconds:.0f} s")
+    print(
+        f"\nchecked {report.pages} pages in a browser: {report.images} images, "
+        f"{report.formulas} formulas typeset, {report.tables} tables "
+        f"({report.scrolled_tables} scrolling in their own box), "
+        f"{report.code_blocks} code blocks, {report.solutions} solutions, "
+        f"{report.links} internal links; smallest figure scale {worst}; "
+        f"{seconds:.0f} s"
+    )
     print("check_browser: " + ("FAILED" if report.problems else "all checks passed"))
 
 

@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--html-dir", type=Path, default=Path("_build/html"))
     parser.add_argument("--source-dir", type=Path, default=Path("."))
-    parser.add_argument("minimums", nargs="*", metavar="NAME=MIN",
-                        help="minimum number of figures for chapter NAME")
+    parser.add_argument(
+        "minimums", nargs="*", metavar="NAME=MIN", help="minimum number of figures for chapter NAME"
+    )
     args = parser.parse_args(argv)
     html_dir: Path = args.html_dir
     minimums = parse_minimums(args.minimums)
@@ -143,10 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     # Every chapter notebook has a page; every chapter page has its figures.
     sources = sorted((args.source_dir / "chapters").glob("**/*.ipynb"))
     sources = [s for s in sources if ".ipynb_checkpoints" not in s.parts]
-    names = {s.relative_to(args.source_dir / "chapters").with_suffix("").as_posix()
-             for s in sources}
-    pages = {p.relative_to(html_dir / "chapters").with_suffix("").as_posix()
-             for p in (html_dir / "chapters").glob("**/*.html")}
+    names = {
+        s.relative_to(args.source_dir / "chapters").with_suffix("").as_posix() for s in sources
+    }
+    pages = {
+        p.relative_to(html_dir / "chapters").with_suffix("").as_posix()
+        for p in (html_dir / "chapters").glob("**/*.html")
+    }
     for name in sorted(names - pages):
         problems.append(f"chapters/{name}.ipynb has no built page chapters/{name}.html")
     for name in sorted(set(minimums) - names - pages):
@@ -158,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         figures, broken = count_figures(page, scanner, html_dir)
         wanted = minimums.get(name, minimums.get(Path(name).name, 1))
         status = "ok" if figures >= wanted and not broken else "FAIL"
-        print(f"  {status:4}  chapters/{name}.html: {figures} figure(s), "
-              f"at least {wanted} required")
+        print(
+            f"  {status:4}  chapters/{name}.html: {figures} figure(s), at least {wanted} required"
+        )
         if figures < wanted:
             problems.append(f"chapters/{name}.html has {figures} figure(s), fewer than {wanted}")
         for src in broken:

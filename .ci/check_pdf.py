@@ -58,15 +58,18 @@ def figure_cell_count() -> int:
     count = 0
     for path in (ROOT / "chapters").glob("*.ipynb"):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        count += sum("plt.show()" in "".join(c["source"]) for c in cells
-                     if c["cell_type"] == "code")
+        count += sum(
+            "plt.show()" in "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+        )
     return count
 
 
 def claims_table_count() -> int:
     """How many chapters render a claims table (call regcourse's claims_table)."""
-    return sum("claims_table(" in path.read_text(encoding="utf-8")
-               for path in (ROOT / "chapters").glob("*.ipynb"))
+    return sum(
+        "claims_table(" in path.read_text(encoding="utf-8")
+        for path in (ROOT / "chapters").glob("*.ipynb")
+    )
 
 
 def normalize(text: str) -> str:
@@ -75,8 +78,10 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
-NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve "
-                "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve "
+    "thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
 
 
 def first_page_with(pages: list[str], needle: str) -> int | None:
@@ -98,8 +103,19 @@ def chapter_page(pages: list[str], title: str) -> tuple[int | None, str]:
 def render(pdf: Path, page_index: int, target: Path) -> float:
     """Render one page (0-based) to PNG; return the fraction of non-white pixels."""
     prefix = target.with_suffix("")
-    run("pdftoppm", "-png", "-r", "60", "-singlefile", "-f", str(page_index + 1),
-        "-l", str(page_index + 1), str(pdf), str(prefix))
+    run(
+        "pdftoppm",
+        "-png",
+        "-r",
+        "60",
+        "-singlefile",
+        "-f",
+        str(page_index + 1),
+        "-l",
+        str(page_index + 1),
+        str(pdf),
+        str(prefix),
+    )
     pixels = np.asarray(Image.open(target).convert("L"), dtype=np.float64)
     return float((pixels < 200).mean())
 
@@ -154,9 +170,12 @@ def check(pdf: Path, pages_dir: Path) -> list[str]:
 
     pages_dir.mkdir(parents=True, exist_ok=True)
     claims = first_page_with(pages, CLAIMS_HEADER)
-    for name, index in (("title", 0), ("chapter-02", opening_pages.get("02_l2_weight_decay")),
-                        ("chapter-05", opening_pages.get("05_dropout")),
-                        ("claims-table", claims)):
+    for name, index in (
+        ("title", 0),
+        ("chapter-02", opening_pages.get("02_l2_weight_decay")),
+        ("chapter-05", opening_pages.get("05_dropout")),
+        ("claims-table", claims),
+    ):
         if index is None:
             problems.append(f"could not find the page for {name}")
             continue

@@ -189,8 +189,7 @@ def number_pdf_chapters_like_the_site(app, doctree, docname) -> None:
             depth = 2  # Sphinx's default for its LaTeX classes
         else:
             continue
-        start.insert(0, nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n",
-                                  format="latex"))
+        start.insert(0, nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n", format="latex"))
 
 
 # --- 6. Author-year bibliography ----------------------------------------------------------

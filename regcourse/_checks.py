@@ -44,8 +44,9 @@ def in_unit_interval(name: str, value, include_one: bool = True) -> float:
 
 def check_drop_probability(p) -> float:
     """p must lie in [0, 1): p = 1 would drop everything (and inverted scaling divides by 1 - p)."""
-    return in_unit_interval("dropout probability p (the probability of dropping a unit)", p,
-                            include_one=False)
+    return in_unit_interval(
+        "dropout probability p (the probability of dropping a unit)", p, include_one=False
+    )
 
 
 def check_dropout_mode(mode) -> str:
@@ -76,8 +77,10 @@ def check_betas(betas) -> tuple[float, float]:
         b1, b2 = betas
     except (TypeError, ValueError):
         raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-    return (in_unit_interval("betas[0]", b1, include_one=False),
-            in_unit_interval("betas[1]", b2, include_one=False))
+    return (
+        in_unit_interval("betas[0]", b1, include_one=False),
+        in_unit_interval("betas[1]", b2, include_one=False),
+    )
 
 
 def check_label_smoothing(label_smoothing) -> float:

@@ -130,7 +130,7 @@ def unflatten_shape(shape, dim: int, sizes) -> tuple[int, ...]:
             f"Unflatten cannot split dimension {dim} of size {shape[dim]} into {sizes}: "
             f"the sizes must multiply to {shape[dim]}, they multiply to {known}"
         )
-    return shape[:dim] + tuple(sizes) + shape[dim + 1:]
+    return shape[:dim] + tuple(sizes) + shape[dim + 1 :]
 
 
 def spatial_axes(layer: str, shape) -> tuple[int, ...]:
@@ -150,8 +150,10 @@ def conv_extra_repr(conv) -> str:
     ``in, out, kernel_size=..., stride=...``, then ``padding=...`` when it is not
     zero and ``bias=False`` when there is no bias, as torch prints them.
     """
-    text = (f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
-            f"stride={conv.stride}")
+    text = (
+        f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, "
+        f"stride={conv.stride}"
+    )
     if any(conv.padding):
         text += f", padding={conv.padding}"
     if conv.bias is None:
@@ -190,6 +192,4 @@ def check_batch_norm_input(layer: str, shape, expected_ndim, num_features: int) 
             f"got shape {shape}"
         )
     if shape[1] != num_features:
-        raise ValueError(
-            f"{layer}({num_features}) got {shape[1]} features (input shape {shape})"
-        )
+        raise ValueError(f"{layer}({num_features}) got {shape[1]} features (input shape {shape})")

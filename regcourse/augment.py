@@ -153,8 +153,12 @@ def _non_negative_int(name: str, value) -> int:
 
 def _number(name: str, value, allowed: str, ok) -> float:
     """A finite real number for which ``ok(value)`` holds; ``allowed`` says which, in words."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or not ok(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not ok(value)
+    ):
         raise ValueError(f"{name} must be a finite number {allowed}, got {value!r}")
     return float(value)
 
@@ -178,8 +182,9 @@ def _check_batch(X) -> None:
     if not floating:
         raise ValueError(f"X must hold floating-point numbers (e.g. float32, float64), got {dtype}")
     if X.ndim == 0 or X.shape[0] == 0:
-        raise ValueError(f"X must be a non-empty batch (one row per sample), got shape "
-                         f"{tuple(X.shape)}")
+        raise ValueError(
+            f"X must be a non-empty batch (one row per sample), got shape {tuple(X.shape)}"
+        )
 
 
 def _check_signals(X, who: str, min_length: int = 1) -> None:
@@ -521,8 +526,9 @@ class Rotate(ImageTransform):
     _fields = ("max_degrees",)
 
     def __init__(self, max_degrees: float):
-        self.max_degrees = _number("max_degrees", max_degrees, "in [0, 180]",
-                                   lambda v: 0 <= v <= 180)
+        self.max_degrees = _number(
+            "max_degrees", max_degrees, "in [0, 180]", lambda v: 0 <= v <= 180
+        )
 
     def apply_images(self, images, rng):
         degrees = rng.uniform(-self.max_degrees, self.max_degrees, size=len(images))
@@ -559,8 +565,10 @@ class Cutout(ImageTransform):
     def check_input(self, X) -> None:
         height, width = _image_size(X, "Cutout")
         if self.size > min(height, width):
-            raise ValueError(f"Cutout size must be at most the image side {min(height, width)}, "
-                             f"got size={self.size} for {height}x{width} images")
+            raise ValueError(
+                f"Cutout size must be at most the image side {min(height, width)}, "
+                f"got size={self.size} for {height}x{width} images"
+            )
 
     def apply_images(self, images, rng):
         n, height, width = images.shape
@@ -621,8 +629,9 @@ class FlipHorizontal(_Flip):
 
 def _check_transform(name: str, transform) -> None:
     if not callable(transform):
-        raise ValueError(f"{name} must be a transform called as transform(X, rng), "
-                         f"got {transform!r}")
+        raise ValueError(
+            f"{name} must be a transform called as transform(X, rng), got {transform!r}"
+        )
 
 
 class Compose(Transform):
@@ -668,7 +677,9 @@ class RandomApply(Transform):
     def apply(self, X, rng):
         transformed = self.transform(X, rng)
         if tuple(transformed.shape) != tuple(X.shape):
-            raise ValueError(f"RandomApply: {self.transform!r} changed the batch's shape from "
-                             f"{tuple(X.shape)} to {tuple(transformed.shape)}")
+            raise ValueError(
+                f"RandomApply: {self.transform!r} changed the batch's shape from "
+                f"{tuple(X.shape)} to {tuple(transformed.shape)}"
+            )
         apply = _per_sample_mask(rng, len(X), self.p).reshape((-1,) + (1,) * (X.ndim - 1))
         return _where(_as_like(apply, X), transformed, X)

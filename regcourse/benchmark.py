@@ -27,14 +27,13 @@ the device :func:`regcourse.torch.default_device` picks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from regcourse.data import Splits, load_mnist1d
-from regcourse.experiments import (NBSP, PairedDifference, Table, format_mean_std,
-                                   paired_difference)
+from regcourse.experiments import NBSP, PairedDifference, Table, format_mean_std, paired_difference
 
 __all__ = [
     "StandardTask",
@@ -125,9 +124,17 @@ class StandardTask:
         if loss_fn is None:
             loss_fn = rt.CrossEntropyLoss()
         if "early_stopping" in fit_options:
-            return rt.fit(model, loss_fn, optimizer, splits.train, splits.val,
-                          epochs=self.epochs, batch_size=self.batch_size, seed=seed,
-                          **fit_options)
+            return rt.fit(
+                model,
+                loss_fn,
+                optimizer,
+                splits.train,
+                splits.val,
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                seed=seed,
+                **fit_options,
+            )
         self._train_without_curves(model, loss_fn, optimizer, splits.train, seed, **fit_options)
         return None
 
@@ -147,13 +154,20 @@ class StandardTask:
 
     def describe(self) -> str:
         """The task in three short lines, for the page that shows the results."""
-        return (f"MNIST-1D, {self.n_train:,} training sequences\n"
-                f"Adam (lr {self.lr:g}), batches of {self.batch_size}, {self.epochs} epochs\n"
-                f"scoring seeds {list(self.seeds)}, tuning seeds {list(self.tuning_seeds)}")
+        return (
+            f"MNIST-1D, {self.n_train:,} training sequences\n"
+            f"Adam (lr {self.lr:g}), batches of {self.batch_size}, {self.epochs} epochs\n"
+            f"scoring seeds {list(self.seeds)}, tuning seeds {list(self.tuning_seeds)}"
+        )
 
 
-def baseline_mlp(hidden: int = 100, dropout: float = 0.0, batch_norm: bool = False,
-                 input_noise: float = 0.0, hidden_noise: float = 0.0):
+def baseline_mlp(
+    hidden: int = 100,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+    input_noise: float = 0.0,
+    hidden_noise: float = 0.0,
+):
     """The baseline network: 40 -> hidden -> hidden -> 10 with ReLU (the paper's MLP).
 
     ``dropout`` adds ``Dropout(p)`` after each hidden ReLU; ``batch_norm`` adds
@@ -223,8 +237,10 @@ class Recipe:
         if not self.name:
             raise ValueError("a recipe needs a name")
         if not callable(self.train):
-            raise ValueError(f"train must be a function (task, setting, seed) -> model, "
-                             f"got {type(self.train).__name__}")
+            raise ValueError(
+                f"train must be a function (task, setting, seed) -> model, "
+                f"got {type(self.train).__name__}"
+            )
         if len(self.grid) == 0:
             raise ValueError(
                 f"recipe {self.name!r}: grid is empty; use (None,) for nothing to tune"
@@ -269,11 +285,13 @@ def _seeded(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _train_mlp(task, seed, dropout=0.0, batch_norm=False, penalty=None, input_noise=0.0,
-               hidden_noise=0.0):
+def _train_mlp(
+    task, seed, dropout=0.0, batch_norm=False, penalty=None, input_noise=0.0, hidden_noise=0.0
+):
     _seeded(seed)
-    model = baseline_mlp(dropout=dropout, batch_norm=batch_norm, input_noise=input_noise,
-                         hidden_noise=hidden_noise)
+    model = baseline_mlp(
+        dropout=dropout, batch_norm=batch_norm, input_noise=input_noise, hidden_noise=hidden_noise
+    )
     task.fit(model, seed, penalty=penalty)
     return model
 
@@ -335,31 +353,98 @@ def _train_mixup(task, alpha, seed):
 
 BASELINE = "baseline MLP"
 
-register(Recipe(BASELINE, lambda task, setting, seed: _train_mlp(task, seed),
-                chapter="Overfitting"))
-register(Recipe("L2 penalty", _train_l2, grid=(3e-4, 1e-3, 3e-3), setting_name="λ",
-                chapter="L2 regularization and weight decay"))
-register(Recipe("L1 penalty", _train_l1, grid=(3e-5, 1e-4, 3e-4), setting_name="λ",
-                chapter="L1 regularization and sparsity"))
-register(Recipe("dropout", lambda task, p, seed: _train_mlp(task, seed, dropout=p),
-                grid=(0.1, 0.2, 0.3), setting_name="p", chapter="Dropout"))
-register(Recipe("batch norm", lambda task, setting, seed: _train_mlp(task, seed, batch_norm=True),
-                chapter="Batch normalization"))
-register(Recipe("CNN (parameter sharing)", _train_cnn,
-                chapter="Parameter sharing: convolutions"))
-register(Recipe("early stopping", _train_early_stopping, grid=(5, 20), setting_name="patience",
-                chapter="Early stopping"))
-register(Recipe("input noise", lambda task, sigma, seed: _train_mlp(task, seed, input_noise=sigma),
-                grid=(0.1, 0.3, 0.5), setting_name="σ", chapter="Noise injection"))
-register(Recipe("hidden-unit noise",
-                lambda task, sigma, seed: _train_mlp(task, seed, hidden_noise=sigma),
-                grid=(0.1, 0.3, 1.0), setting_name="σ", chapter="Noise injection"))
-register(Recipe("augmentation (shift + scale)", _train_augmented, grid=(2, 4, 6),
-                setting_name="max shift", chapter="Data augmentation"))
-register(Recipe("label smoothing", _train_label_smoothing, grid=(0.05, 0.1, 0.2),
-                setting_name="ε", chapter="Label smoothing and mixup"))
-register(Recipe("mixup", _train_mixup, grid=(0.2, 0.4, 1.0), setting_name="α",
-                chapter="Label smoothing and mixup"))
+register(
+    Recipe(BASELINE, lambda task, setting, seed: _train_mlp(task, seed), chapter="Overfitting")
+)
+register(
+    Recipe(
+        "L2 penalty",
+        _train_l2,
+        grid=(3e-4, 1e-3, 3e-3),
+        setting_name="λ",
+        chapter="L2 regularization and weight decay",
+    )
+)
+register(
+    Recipe(
+        "L1 penalty",
+        _train_l1,
+        grid=(3e-5, 1e-4, 3e-4),
+        setting_name="λ",
+        chapter="L1 regularization and sparsity",
+    )
+)
+register(
+    Recipe(
+        "dropout",
+        lambda task, p, seed: _train_mlp(task, seed, dropout=p),
+        grid=(0.1, 0.2, 0.3),
+        setting_name="p",
+        chapter="Dropout",
+    )
+)
+register(
+    Recipe(
+        "batch norm",
+        lambda task, setting, seed: _train_mlp(task, seed, batch_norm=True),
+        chapter="Batch normalization",
+    )
+)
+register(Recipe("CNN (parameter sharing)", _train_cnn, chapter="Parameter sharing: convolutions"))
+register(
+    Recipe(
+        "early stopping",
+        _train_early_stopping,
+        grid=(5, 20),
+        setting_name="patience",
+        chapter="Early stopping",
+    )
+)
+register(
+    Recipe(
+        "input noise",
+        lambda task, sigma, seed: _train_mlp(task, seed, input_noise=sigma),
+        grid=(0.1, 0.3, 0.5),
+        setting_name="σ",
+        chapter="Noise injection",
+    )
+)
+register(
+    Recipe(
+        "hidden-unit noise",
+        lambda task, sigma, seed: _train_mlp(task, seed, hidden_noise=sigma),
+        grid=(0.1, 0.3, 1.0),
+        setting_name="σ",
+        chapter="Noise injection",
+    )
+)
+register(
+    Recipe(
+        "augmentation (shift + scale)",
+        _train_augmented,
+        grid=(2, 4, 6),
+        setting_name="max shift",
+        chapter="Data augmentation",
+    )
+)
+register(
+    Recipe(
+        "label smoothing",
+        _train_label_smoothing,
+        grid=(0.05, 0.1, 0.2),
+        setting_name="ε",
+        chapter="Label smoothing and mixup",
+    )
+)
+register(
+    Recipe(
+        "mixup",
+        _train_mixup,
+        grid=(0.2, 0.4, 1.0),
+        setting_name="α",
+        chapter="Label smoothing and mixup",
+    )
+)
 
 
 # ---------------------------------------------------------------------------
@@ -396,8 +481,10 @@ class Tuning:
     best: object
 
     def table(self) -> Table:
-        rows = [[self.recipe.describe(s) or "—", format_mean_std(acc)]
-                for s, acc in zip(self.settings, self.val_acc)]
+        rows = [
+            [self.recipe.describe(s) or "—", format_mean_std(acc)]
+            for s, acc in zip(self.settings, self.val_acc)
+        ]
         return Table([self.recipe.setting_name or "setting", "validation accuracy"], rows)
 
 
@@ -410,8 +497,12 @@ def tune(recipe: Recipe, task: StandardTask | None = None) -> Tuning:
     task = task or StandardTask()
     if len(recipe.grid) == 1:
         return Tuning(recipe, recipe.grid, np.full((1, 0), np.nan), recipe.grid[0])
-    val_acc = np.array([[_run(recipe, task, setting, seed)["val_acc"]
-                         for seed in task.tuning_seeds] for setting in recipe.grid])
+    val_acc = np.array(
+        [
+            [_run(recipe, task, setting, seed)["val_acc"] for seed in task.tuning_seeds]
+            for setting in recipe.grid
+        ]
+    )
     best = recipe.grid[int(np.argmax(val_acc.mean(axis=1)))]
     return Tuning(recipe, tuple(recipe.grid), val_acc, best)
 
@@ -448,8 +539,14 @@ class Scoreboard:
 
     def table(self) -> Table:
         """One row per recipe: setting, train and test accuracy, gap, Δ test vs the baseline."""
-        header = ["recipe", "setting", "train acc. (%)", "test acc. (%)",
-                  "gap (points)", "Δ test vs baseline (points, 95% CI)"]
+        header = [
+            "recipe",
+            "setting",
+            "train acc. (%)",
+            "test acc. (%)",
+            "gap (points)",
+            "Δ test vs baseline (points, 95% CI)",
+        ]
         rows = []
         for tuning in self.tunings:
             name = tuning.recipe.name
@@ -458,10 +555,16 @@ class Scoreboard:
                 delta = "—"
             else:
                 delta = self.difference(name).format("{:+.1f}", scale=100)
-            rows.append([name, tuning.recipe.describe(tuning.best) or "—",
-                         format_mean_std(result["train_acc"], "{:.1f}", scale=100),
-                         format_mean_std(result["test_acc"], "{:.1f}", scale=100),
-                         format_mean_std(result["gap"], "{:.1f}", scale=100), delta])
+            rows.append(
+                [
+                    name,
+                    tuning.recipe.describe(tuning.best) or "—",
+                    format_mean_std(result["train_acc"], "{:.1f}", scale=100),
+                    format_mean_std(result["test_acc"], "{:.1f}", scale=100),
+                    format_mean_std(result["gap"], "{:.1f}", scale=100),
+                    delta,
+                ]
+            )
         return Table(header, rows)
 
 

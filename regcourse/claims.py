@@ -79,16 +79,29 @@ def _digits(seed: int, n_train, label_noise: float = 0.0):
 def _mlp(seed: int, hidden: int, p: float = 0.0, mode: str = "inverted"):
     """A 64-hidden-10 ReLU MLP with dropout(p) on the hidden units: layers [0] .. [3]."""
     rnp.manual_seed(seed)
-    return rnp.Sequential(rnp.Linear(N_FEATURES, hidden), rnp.ReLU(),
-                          rnp.Dropout(p, mode=mode), rnp.Linear(hidden, N_CLASSES))
+    return rnp.Sequential(
+        rnp.Linear(N_FEATURES, hidden),
+        rnp.ReLU(),
+        rnp.Dropout(p, mode=mode),
+        rnp.Linear(hidden, N_CLASSES),
+    )
 
 
-def _fit(model, optimizer, splits, epochs: int, seed: int, batch_size: int = 32, train=None,
-         **fit_kwargs):
+def _fit(
+    model, optimizer, splits, epochs: int, seed: int, batch_size: int = 32, train=None, **fit_kwargs
+):
     """``rnp.fit`` with cross-entropy; ``train``, if given, replaces ``splits.train``."""
-    return rnp.fit(model, rnp.CrossEntropyLoss(), optimizer,
-                   splits.train if train is None else train, splits.val,
-                   epochs=epochs, batch_size=batch_size, seed=seed, **fit_kwargs)
+    return rnp.fit(
+        model,
+        rnp.CrossEntropyLoss(),
+        optimizer,
+        splits.train if train is None else train,
+        splits.val,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        **fit_kwargs,
+    )
 
 
 def _accuracy(model, split) -> float:
@@ -141,8 +154,15 @@ def _softmax_stats(logits: np.ndarray, y) -> tuple[float, float, float]:
 # ---------------------------------------------------------------------------
 
 
-def inverted_vs_vanilla_dropout(seeds, p: float = 0.5, n_train: int = 300, hidden: int = 64,
-                                epochs: int = 30, lr: float = 0.1, label_noise: float = 0.0):
+def inverted_vs_vanilla_dropout(
+    seeds,
+    p: float = 0.5,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    lr: float = 0.1,
+    label_noise: float = 0.0,
+):
     r"""Inverted and vanilla ("standard") dropout: the same model, or two different runs?
 
     For each seed, on a digits subset of ``n_train`` images, three 64-``hidden``-10
@@ -174,20 +194,30 @@ def inverted_vs_vanilla_dropout(seeds, p: float = 0.5, n_train: int = 300, hidde
         rescaled = _mlp(seed, hidden, p, mode="vanilla")
         rescaled[3].weight.data /= 1 - p
         rest = [rescaled[0].weight, rescaled[0].bias, rescaled[3].bias]
-        optimizer = rnp.Optimizers(rnp.SGD(rest, lr=lr),
-                                   rnp.SGD([rescaled[3].weight], lr=lr / (1 - p) ** 2))
+        optimizer = rnp.Optimizers(
+            rnp.SGD(rest, lr=lr), rnp.SGD([rescaled[3].weight], lr=lr / (1 - p) ** 2)
+        )
         _fit(rescaled, optimizer, splits, epochs, seed)
         X_test = splits.test[0]
         diff = np.abs(rnp.predict(inverted, X_test) - rnp.predict(rescaled, X_test)).max()
-        return {"inverted": _accuracy(inverted, splits.test),
-                "vanilla": _accuracy(vanilla, splits.test),
-                "rescaled_logit_diff": float(diff)}
+        return {
+            "inverted": _accuracy(inverted, splits.test),
+            "vanilla": _accuracy(vanilla, splits.test),
+            "rescaled_logit_diff": float(diff),
+        }
 
     return _per_seed(run_seeds(run, seeds))
 
 
-def dropout_test_time_scaling(seeds, p: float = 0.5, n_train: int = 300, hidden: int = 64,
-                              epochs: int = 30, lr: float = 0.1, n_masks: int = 20):
+def dropout_test_time_scaling(
+    seeds,
+    p: float = 0.5,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    lr: float = 0.1,
+    n_masks: int = 20,
+):
     r"""What "multiply by :math:`1-p` at test time" does to inverted and to vanilla dropout.
 
     For each seed one inverted-dropout and one vanilla-dropout MLP are trained
@@ -232,8 +262,15 @@ def dropout_test_time_scaling(seeds, p: float = 0.5, n_train: int = 300, hidden:
     return _per_seed(run_seeds(run, seeds))
 
 
-def dropout_on_digits(seeds, p: float = 0.5, n_train: int | None = 300, hidden: int = 64,
-                      epochs: int = 30, lr: float = 0.1, label_noise: float = 0.0):
+def dropout_on_digits(
+    seeds,
+    p: float = 0.5,
+    n_train: int | None = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    lr: float = 0.1,
+    label_noise: float = 0.0,
+):
     """Test accuracy of the same MLP trained without and with (inverted) dropout ``p``.
 
     For each seed: a digits training set of ``n_train`` images (``None``: the whole
@@ -265,8 +302,15 @@ def dropout_on_digits(seeds, p: float = 0.5, n_train: int | None = 300, hidden: 
 # ---------------------------------------------------------------------------
 
 
-def l2_vs_weight_decay_sgd(seeds, lam: float = 1e-2, lr: float = 0.1, momentum: float = 0.9,
-                           n_train: int = 300, hidden: int = 64, epochs: int = 10):
+def l2_vs_weight_decay_sgd(
+    seeds,
+    lam: float = 1e-2,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 10,
+):
     r"""SGD on loss + L2 penalty versus SGD with weight decay: is it the same algorithm?
 
     Two copies of the same MLP, from the same initial weights and on the same batches:
@@ -286,24 +330,42 @@ def l2_vs_weight_decay_sgd(seeds, lam: float = 1e-2, lr: float = 0.1, momentum: 
     def run(seed):
         splits = _digits(seed, n_train)
         penalized = _mlp(seed, hidden)
-        _fit(penalized, rnp.SGD(penalized.parameters(), lr=lr, momentum=momentum), splits,
-             epochs, seed, penalty=rnp.L2(lam))
+        _fit(
+            penalized,
+            rnp.SGD(penalized.parameters(), lr=lr, momentum=momentum),
+            splits,
+            epochs,
+            seed,
+            penalty=rnp.L2(lam),
+        )
         decayed = _mlp(seed, hidden)
         weights, others = _weights_and_biases(decayed)
         optimizer = rnp.Optimizers(
             rnp.SGD(weights, lr=lr, momentum=momentum, weight_decay=lam),
-            rnp.SGD(others, lr=lr, momentum=momentum))
+            rnp.SGD(others, lr=lr, momentum=momentum),
+        )
         _fit(decayed, optimizer, splits, epochs, seed)
-        diff = max(np.abs(a.data - b.data).max()
-                   for a, b in zip(penalized.parameters(), decayed.parameters()))
-        return {"max_abs_diff": float(diff),
-                "weight_norm": float(np.linalg.norm(_flat_weights(penalized)))}
+        diff = max(
+            np.abs(a.data - b.data).max()
+            for a, b in zip(penalized.parameters(), decayed.parameters())
+        )
+        return {
+            "max_abs_diff": float(diff),
+            "weight_norm": float(np.linalg.norm(_flat_weights(penalized))),
+        }
 
     return _per_seed(run_seeds(run, seeds))
 
 
-def adam_l2_vs_adamw(seeds, lams=(1e-3, 1e-2, 1e-1), lr: float = 1e-2, n_train: int = 300,
-                     hidden: int = 64, epochs: int = 30, label_noise: float = 0.2):
+def adam_l2_vs_adamw(
+    seeds,
+    lams=(1e-3, 1e-2, 1e-1),
+    lr: float = 1e-2,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    label_noise: float = 0.2,
+):
     r"""Adam with an L2 penalty (coupled) versus AdamW (decoupled weight decay), per strength.
 
     For every strength :math:`\lambda` in ``lams`` and every seed, two copies of the
@@ -332,19 +394,21 @@ def adam_l2_vs_adamw(seeds, lams=(1e-3, 1e-2, 1e-1), lr: float = 1e-2, n_train: 
         for name, optimizer_class in (("adam", rnp.Adam), ("adamw", rnp.AdamW)):
             model = _mlp(seed, hidden)
             weights, others = _weights_and_biases(model)
-            optimizer = rnp.Optimizers(optimizer_class(weights, lr=lr, weight_decay=lam),
-                                       optimizer_class(others, lr=lr, weight_decay=0.0))
+            optimizer = rnp.Optimizers(
+                optimizer_class(weights, lr=lr, weight_decay=lam),
+                optimizer_class(others, lr=lr, weight_decay=0.0),
+            )
             _fit(model, optimizer, splits, epochs, seed)
             result[f"{name}_val"] = _accuracy(model, splits.val)
             result[f"{name}_test"] = _accuracy(model, splits.test)
             flat[name] = _flat_weights(model)
             result[f"{name}_norm"] = float(np.linalg.norm(flat[name]))
-        result["relative_diff"] = float(np.linalg.norm(flat["adam"] - flat["adamw"])
-                                        / np.linalg.norm(flat["adamw"]))
+        result["relative_diff"] = float(
+            np.linalg.norm(flat["adam"] - flat["adamw"]) / np.linalg.norm(flat["adamw"])
+        )
         return result
 
-    return _per_setting([_per_seed(run_seeds(lambda seed: run(seed, lam), seeds))
-                         for lam in lams])
+    return _per_setting([_per_seed(run_seeds(lambda seed: run(seed, lam), seeds)) for lam in lams])
 
 
 def best_by_validation(val, test):
@@ -384,18 +448,27 @@ def l2_penalty_value(seeds, lam: float = 1e-2, hidden: int = 64):
         rnp.manual_seed(seed)
         w = rnp.Linear(N_FEATURES, hidden).weight.data
         norm = float(np.linalg.norm(w))
-        return {"penalty": penalty.value(w), "half_squared": 0.5 * lam * norm**2,
-                "norm": lam * norm,
-                "grad_error": float(np.abs(penalty.grad(w) - lam * w).max()),
-                "grad_size": float(np.linalg.norm(penalty.grad(w))),
-                "norm_grad_size": float(np.linalg.norm(lam * w / norm))}
+        return {
+            "penalty": penalty.value(w),
+            "half_squared": 0.5 * lam * norm**2,
+            "norm": lam * norm,
+            "grad_error": float(np.abs(penalty.grad(w) - lam * w).max()),
+            "grad_size": float(np.linalg.norm(penalty.grad(w))),
+            "norm_grad_size": float(np.linalg.norm(lam * w / norm)),
+        }
 
     return _per_seed(run_seeds(run, seeds))
 
 
-def penalty_parameter_count(seeds, lam_l2: float = 1e-2, lam_l1: float = 1e-3,
-                            n_train: int = 300, hidden: int = 64, epochs: int = 30,
-                            lr: float = 0.1):
+def penalty_parameter_count(
+    seeds,
+    lam_l2: float = 1e-2,
+    lam_l1: float = 1e-3,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    lr: float = 0.1,
+):
     r"""How many parameters a network has after training with no penalty, L2 or L1.
 
     For each seed the same MLP is trained three times with SGD at ``lr``: without a
@@ -430,9 +503,17 @@ def penalty_parameter_count(seeds, lam_l2: float = 1e-2, lam_l1: float = 1e-3,
     return _per_seed(run_seeds(run, seeds))
 
 
-def penalty_sweep(seeds, lams, penalty: str = "l2", l1_ratio: float = 0.5,
-                  n_train: int = 300, hidden: int = 64, epochs: int = 30, lr: float = 0.1,
-                  label_noise: float = 0.2):
+def penalty_sweep(
+    seeds,
+    lams,
+    penalty: str = "l2",
+    l1_ratio: float = 0.5,
+    n_train: int = 300,
+    hidden: int = 64,
+    epochs: int = 30,
+    lr: float = 0.1,
+    label_noise: float = 0.2,
+):
     r"""Training, validation and test accuracy along the strength of a weight penalty.
 
     For every strength :math:`\lambda` in ``lams`` and every seed, the MLP is trained
@@ -448,8 +529,10 @@ def penalty_sweep(seeds, lams, penalty: str = "l2", l1_ratio: float = 0.5,
     """
     lams = _check_lams(lams)
     n_train = _check_n_train(n_train)
-    makers = {"l2": lambda lam: rnp.L2(lam),
-              "elastic net": lambda lam: rnp.ElasticNet(lam, l1_ratio)}
+    makers = {
+        "l2": lambda lam: rnp.L2(lam),
+        "elastic net": lambda lam: rnp.ElasticNet(lam, l1_ratio),
+    }
     if penalty not in makers:
         raise ValueError(f"penalty must be one of {sorted(makers)}, got {penalty!r}")
     in_unit_interval("l1_ratio", l1_ratio)
@@ -457,14 +540,21 @@ def penalty_sweep(seeds, lams, penalty: str = "l2", l1_ratio: float = 0.5,
     def run(seed, lam):
         splits = _digits(seed, n_train, label_noise)
         model = _mlp(seed, hidden)
-        _fit(model, rnp.SGD(model.parameters(), lr=lr), splits, epochs, seed,
-             penalty=makers[penalty](lam) if lam > 0 else None)
-        return {"train_acc": _accuracy(model, splits.train),
-                "val_acc": _accuracy(model, splits.val),
-                "test_acc": _accuracy(model, splits.test)}
+        _fit(
+            model,
+            rnp.SGD(model.parameters(), lr=lr),
+            splits,
+            epochs,
+            seed,
+            penalty=makers[penalty](lam) if lam > 0 else None,
+        )
+        return {
+            "train_acc": _accuracy(model, splits.train),
+            "val_acc": _accuracy(model, splits.val),
+            "test_acc": _accuracy(model, splits.test),
+        }
 
-    return _per_setting([_per_seed(run_seeds(lambda seed: run(seed, lam), seeds))
-                         for lam in lams])
+    return _per_setting([_per_seed(run_seeds(lambda seed: run(seed, lam), seeds)) for lam in lams])
 
 
 def overfitting_reduction(train_acc, test_acc, baseline=0):
@@ -554,9 +644,15 @@ def _deep_tanh(seed: int, variant: str, depth: int, width: int):
     return rnp.Sequential(*layers)
 
 
-def covariate_shift_with_noise_after_bn(seeds, lr: float = 0.1, depth: int = 6,
-                                        width: int = 32, n_train: int = 500, epochs: int = 20,
-                                        target: float = 0.9):
+def covariate_shift_with_noise_after_bn(
+    seeds,
+    lr: float = 0.1,
+    depth: int = 6,
+    width: int = 32,
+    n_train: int = 500,
+    epochs: int = 20,
+    target: float = 0.9,
+):
     r"""A deep tanh MLP without batch norm, with it, and with it plus injected covariate shift.
 
     For each seed and each of the three variants (``"plain"``, ``"batch norm"``,
@@ -590,10 +686,17 @@ def covariate_shift_with_noise_after_bn(seeds, lr: float = 0.1, depth: int = 6,
 # ---------------------------------------------------------------------------
 
 
-def memorize_random_labels(seeds, random_labels: bool = True, p: float = 0.0,
-                           weight_decay: float = 0.0, optimizer: str = "adam",
-                           n_train: int = 200, hidden: int = 128, epochs: int = 50,
-                           lr: float | None = None):
+def memorize_random_labels(
+    seeds,
+    random_labels: bool = True,
+    p: float = 0.0,
+    weight_decay: float = 0.0,
+    optimizer: str = "adam",
+    n_train: int = 200,
+    hidden: int = 128,
+    epochs: int = 50,
+    lr: float | None = None,
+):
     r"""Can an MLP fit training labels that carry no information? (Zhang et al., 2017)
 
     For each seed: ``n_train`` digits whose training labels are randomly permuted
@@ -626,8 +729,10 @@ def memorize_random_labels(seeds, random_labels: bool = True, p: float = 0.0,
         else:
             opt = rnp.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
         history = _fit(model, opt, splits, epochs, seed, train=(X, y))
-        return {"train_acc": _accuracy(model, (X, y)),
-                "test_acc": _accuracy(model, splits.test),
-                "epochs_to_fit": epochs_until(history, 1.0, "train_acc")}
+        return {
+            "train_acc": _accuracy(model, (X, y)),
+            "test_acc": _accuracy(model, splits.test),
+            "epochs_to_fit": epochs_until(history, 1.0, "train_acc"),
+        }
 
     return _per_seed(run_seeds(run, seeds))

@@ -234,10 +234,12 @@ def subsample(X, y, n, seed=0, stratify=True):
                 f"stratify=True, so every class keeps a sample; got {n}"
             )
         counts = _stratified_counts(class_sizes, n)
-        chosen = np.concatenate([
-            rng.choice(np.flatnonzero(y == label), size=count, replace=False)
-            for label, count in zip(classes, counts)
-        ])
+        chosen = np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y == label), size=count, replace=False)
+                for label, count in zip(classes, counts)
+            ]
+        )
     chosen = np.sort(chosen)
     return X[chosen], y[chosen]
 
@@ -262,7 +264,7 @@ class Standardizer:
         self.mean_ = None
         self.scale_ = None
 
-    def fit(self, X) -> "Standardizer":
+    def fit(self, X) -> Standardizer:
         """Learn the mean and standard deviation of each column of X (training data only!)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or len(X) == 0:
@@ -346,8 +348,9 @@ def corrupt_labels(y, fraction, n_classes=None, seed=0) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _classification_splits(X, y, n_classes, n_train, val_fraction, test_fraction, seed,
-                           standardize, label_noise) -> Splits:
+def _classification_splits(
+    X, y, n_classes, n_train, val_fraction, test_fraction, seed, standardize, label_noise
+) -> Splits:
     """Split, shrink the training set, add label noise, scale: in that order."""
     label_noise = in_unit_interval("label_noise", label_noise, include_one=False)
     splits = split_dataset(X, y, val_fraction, test_fraction, seed, stratify=True)
@@ -368,8 +371,9 @@ def _classification_splits(X, y, n_classes, n_train, val_fraction, test_fraction
     return splits
 
 
-def load_digits_splits(n_train=None, val_fraction=0.2, test_fraction=0.2, seed=0,
-                       standardize=True, label_noise=0.0) -> Splits:
+def load_digits_splits(
+    n_train=None, val_fraction=0.2, test_fraction=0.2, seed=0, standardize=True, label_noise=0.0
+) -> Splits:
     """scikit-learn's 8x8 handwritten digits, split for training.
 
     1797 images of the digits 0-9, each flattened to 64 pixel intensities
@@ -388,12 +392,14 @@ def load_digits_splits(n_train=None, val_fraction=0.2, test_fraction=0.2, seed=0
     digits = datasets.load_digits()
     X = digits.data.astype(np.float64)
     y = digits.target.astype(np.int64)
-    return _classification_splits(X, y, 10, n_train, val_fraction, test_fraction, seed,
-                                  standardize, label_noise)
+    return _classification_splits(
+        X, y, 10, n_train, val_fraction, test_fraction, seed, standardize, label_noise
+    )
 
 
-def load_breast_cancer_splits(n_train=None, val_fraction=0.2, test_fraction=0.2, seed=0,
-                              standardize=True, label_noise=0.0) -> Splits:
+def load_breast_cancer_splits(
+    n_train=None, val_fraction=0.2, test_fraction=0.2, seed=0, standardize=True, label_noise=0.0
+) -> Splits:
     """scikit-learn's Wisconsin breast cancer data: 569 samples, 30 features, 2 classes.
 
     A binary classification task (0 = malignant, 1 = benign), split and
@@ -402,8 +408,9 @@ def load_breast_cancer_splits(n_train=None, val_fraction=0.2, test_fraction=0.2,
     cancer = datasets.load_breast_cancer()
     X = cancer.data.astype(np.float64)
     y = cancer.target.astype(np.int64)
-    return _classification_splits(X, y, 2, n_train, val_fraction, test_fraction, seed,
-                                  standardize, label_noise)
+    return _classification_splits(
+        X, y, 2, n_train, val_fraction, test_fraction, seed, standardize, label_noise
+    )
 
 
 def load_diabetes_data(standardize=True):
@@ -464,12 +471,20 @@ def _mnist1d_arrays() -> tuple[np.ndarray, ...]:
 
     Returned read-only so that no caller can change the cached copy by accident.
     """
-    official = _generate_mnist1d(MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE,
-                                 MNIST1D_TRAIN_SIZE / (MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE),
-                                 MNIST1D_SEED)
+    official = _generate_mnist1d(
+        MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE,
+        MNIST1D_TRAIN_SIZE / (MNIST1D_TRAIN_SIZE + MNIST1D_TEST_SIZE),
+        MNIST1D_SEED,
+    )
     extra = _generate_mnist1d(MNIST1D_TEST_SIZE, 1.0, MNIST1D_VAL_SEED)
-    arrays = (official["x"], official["y"], extra["x"], extra["y"],
-              official["x_test"], official["y_test"])
+    arrays = (
+        official["x"],
+        official["y"],
+        extra["x"],
+        extra["y"],
+        official["x_test"],
+        official["y_test"],
+    )
     arrays = tuple(np.array(a, dtype=np.float64 if a.ndim == 2 else np.int64) for a in arrays)
     for a in arrays:
         a.flags.writeable = False

@@ -416,16 +416,20 @@ class Table:
     spaces around ``±`` (in cells written by hand, ``" ± "`` gets them here).
     """
 
-    def __init__(self, header: list[str], rows: list[list[str]], stats: dict | None = None,
-                 align: str | None = None):
+    def __init__(
+        self,
+        header: list[str],
+        rows: list[list[str]],
+        stats: dict | None = None,
+        align: str | None = None,
+    ):
         self.stats = stats if stats is not None else {}
         self.header = [str(cell) for cell in header]
         # one letter per column, "l" (text) or "r" (numbers); default: "l" then "r"s
         self.align = align if align is not None else "l" + "r" * (len(self.header) - 1)
         if len(self.align) != len(self.header) or set(self.align) - {"l", "r"}:
             raise ValueError(
-                f"align must give one of 'l' or 'r' per column ({len(self.header)}), "
-                f"got {align!r}"
+                f"align must give one of 'l' or 'r' per column ({len(self.header)}), got {align!r}"
             )
         self.rows = [[str(cell) for cell in row] for row in rows]
         for row in self.rows:
@@ -440,8 +444,10 @@ class Table:
         widths = [max(len(row[i]) for row in all_rows) for i in range(len(self.header))]
 
         def line(row):
-            padded = [cell.ljust(width) if a == "l" else cell.rjust(width)
-                      for a, cell, width in zip(self.align, row, widths)]
+            padded = [
+                cell.ljust(width) if a == "l" else cell.rjust(width)
+                for a, cell, width in zip(self.align, row, widths)
+            ]
             return "  ".join(padded).rstrip()
 
         rule = "  ".join("-" * width for width in widths)
@@ -625,9 +631,7 @@ def _scalar(metric, number, where: str) -> float:
             return float(number)
         except (TypeError, ValueError):
             pass
-    raise ValueError(
-        f"every metric must be a single number; {where} returned {metric}={number!r}"
-    )
+    raise ValueError(f"every metric must be a single number; {where} returned {metric}={number!r}")
 
 
 class SweepResult:

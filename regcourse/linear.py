@@ -133,8 +133,15 @@ def _initial_coef(coef_init, n_features: int):
     return coef
 
 
-def fit_elastic_net(X, y, alpha: float, l1_ratio: float = 0.5, tol: float = 1e-10,
-                    max_iter: int = 100_000, coef_init=None):
+def fit_elastic_net(
+    X,
+    y,
+    alpha: float,
+    l1_ratio: float = 0.5,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
+    coef_init=None,
+):
     """Elastic net by cyclic coordinate descent (scikit-learn's ``ElasticNet`` objective).
 
     Returns ``(coef, intercept)``. ``coef_init`` warm-starts the descent (used by the paths).

@@ -210,8 +210,7 @@ def _seeds_text(n_seeds: int) -> str:
     return "1 seed" if n_seeds == 1 else f"mean ± std over {n_seeds} seeds"
 
 
-def plot_gap(histories, metric="loss", ax=None, title=None, label=None, show_gap=True,
-             ylabel=None):
+def plot_gap(histories, metric="loss", ax=None, title=None, label=None, show_gap=True, ylabel=None):
     """Training vs validation curves per epoch, averaged over seeds, with the gap shaded.
 
     Parameters
@@ -261,12 +260,25 @@ def plot_gap(histories, metric="loss", ax=None, title=None, label=None, show_gap
         _line_with_band(ax, epochs, train_mean, train_std, TRAIN_COLOR, "train" + suffix)
         _line_with_band(ax, epochs, val_mean, val_std, VAL_COLOR, "validation" + suffix)
         if show_gap:
-            ax.fill_between(epochs, train_mean, val_mean, facecolor="none", edgecolor=GAP_COLOR,
-                            hatch="///", linewidth=0, label="generalization gap")
+            ax.fill_between(
+                epochs,
+                train_mean,
+                val_mean,
+                facecolor="none",
+                edgecolor=GAP_COLOR,
+                hatch="///",
+                linewidth=0,
+                label="generalization gap",
+            )
         if metric == "loss":
             best_epoch = int(np.nanargmin(val_mean)) + 1
-            ax.axvline(best_epoch, color="0.3", linestyle=":", linewidth=1.5,
-                       label=f"lowest validation loss (epoch {best_epoch})")
+            ax.axvline(
+                best_epoch,
+                color="0.3",
+                linestyle=":",
+                linewidth=1.5,
+                label=f"lowest validation loss (epoch {best_epoch})",
+            )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         _decorate(ax, title, "epoch", ylabel or _DEFAULT_YLABELS[metric])
     return ax
@@ -287,11 +299,12 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
         if axes is None:
             ncols = min(2, len(names))
             nrows = math.ceil(len(names) / ncols)
-            fig, grid = plt.subplots(nrows, ncols, figsize=figure_size(ncols, nrows),
-                                     sharey=sharey, squeeze=False)
-            for ax in grid.flat[len(names):]:
+            fig, grid = plt.subplots(
+                nrows, ncols, figsize=figure_size(ncols, nrows), sharey=sharey, squeeze=False
+            )
+            for ax in grid.flat[len(names) :]:
                 ax.set_visible(False)
-            axes = grid.flat[:len(names)]
+            axes = grid.flat[: len(names)]
         else:
             axes = np.ravel(np.asarray(axes, dtype=object))
             if len(axes) != len(names):
@@ -309,8 +322,7 @@ def plot_gap_comparison(groups: dict, metric="loss", axes=None, sharey=True):
             for ax in axes:
                 ax.set_ylim(min(lows), max(highs))
         seed_counts = {len(stack(groups[name], "train_loss")) for name in names}
-        seeds = (_seeds_text(seed_counts.pop()) if len(seed_counts) == 1
-                 else "mean ± std over seeds")
+        seeds = _seeds_text(seed_counts.pop()) if len(seed_counts) == 1 else "mean ± std over seeds"
         fig.suptitle(f"Training vs validation {_METRIC_NAMES[metric]} ({seeds})")
     return fig, axes
 
@@ -401,8 +413,9 @@ def plot_digit_grid(images, titles=None, ncols=10, title=None):
     ncols = min(ncols, n_images)
     nrows = math.ceil(n_images / ncols)
     with plt.rc_context(HOUSE_STYLE):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(0.72 * ncols, 0.9 * nrows + 0.4),
-                                 squeeze=False)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(0.72 * ncols, 0.9 * nrows + 0.4), squeeze=False
+        )
         for i, ax in enumerate(axes.flat):
             ax.axis("off")
             if i < n_images:
@@ -414,8 +427,15 @@ def plot_digit_grid(images, titles=None, ncols=10, title=None):
     return fig
 
 
-def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient path", ax=None,
-                          xlabel="penalty strength α (log scale)", ylabel="coefficient"):
+def plot_coefficient_path(
+    alphas,
+    coefs,
+    feature_names=None,
+    title="Coefficient path",
+    ax=None,
+    xlabel="penalty strength α (log scale)",
+    ylabel="coefficient",
+):
     """Each coefficient against the penalty strength, for ridge / lasso / elastic-net paths.
 
     ``coefs`` has shape (len(alphas), n_features), as returned by
@@ -437,8 +457,7 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
         )
     if feature_names is not None and len(feature_names) != coefs.shape[1]:
         raise ValueError(
-            f"feature_names needs one name per feature ({coefs.shape[1]}), "
-            f"got {len(feature_names)}"
+            f"feature_names needs one name per feature ({coefs.shape[1]}), got {len(feature_names)}"
         )
     colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(coefs.shape[1], 2)))
     with plt.rc_context(HOUSE_STYLE):
@@ -454,8 +473,9 @@ def plot_coefficient_path(alphas, coefs, feature_names=None, title="Coefficient 
             ax.invert_xaxis()
         _decorate(ax, title, xlabel, ylabel)
         if feature_names is not None and coefs.shape[1] > 10:
-            ax.legend(frameon=False, fontsize=9, ncol=2, loc="center left",
-                      bbox_to_anchor=(1.0, 0.5))
+            ax.legend(
+                frameon=False, fontsize=9, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5)
+            )
     return ax
 
 
@@ -479,30 +499,53 @@ def plot_scoreboard(board, title=None):
         fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 2.0 + 0.55 * len(names)))
         for row, name in zip(rows, names):
             result = board.results[name]
-            (train, train_sd), (test, test_sd) = (mean_std(100 * result[key])
-                                                  for key in ("train_acc", "test_acc"))
+            (train, train_sd), (test, test_sd) = (
+                mean_std(100 * result[key]) for key in ("train_acc", "test_acc")
+            )
             first = row == rows[0]
-            top.plot([test, train], [row, row], color=GAP_COLOR, linewidth=6,
-                     solid_capstyle="butt", label="train - test gap" if first else None)
-            top.errorbar(train, row, xerr=train_sd, fmt="o", color=TRAIN_COLOR, capsize=3,
-                         label="train" if first else None)
-            top.errorbar(test, row, xerr=test_sd, fmt="o", color=VAL_COLOR, capsize=3,
-                         label="test" if first else None)
+            top.plot(
+                [test, train],
+                [row, row],
+                color=GAP_COLOR,
+                linewidth=6,
+                solid_capstyle="butt",
+                label="train - test gap" if first else None,
+            )
+            top.errorbar(
+                train,
+                row,
+                xerr=train_sd,
+                fmt="o",
+                color=TRAIN_COLOR,
+                capsize=3,
+                label="train" if first else None,
+            )
+            top.errorbar(
+                test,
+                row,
+                xerr=test_sd,
+                fmt="o",
+                color=VAL_COLOR,
+                capsize=3,
+                label="test" if first else None,
+            )
             if not first:
                 diff = board.difference(name)
                 errors = [[100 * (diff.mean - diff.low)], [100 * (diff.high - diff.mean)]]
-                bottom.errorbar(100 * diff.mean, row, xerr=errors, fmt="o", color="0.2",
-                                capsize=4)
+                bottom.errorbar(100 * diff.mean, row, xerr=errors, fmt="o", color="0.2", capsize=4)
         bottom.axvline(0.0, color="0.3", linestyle=":", linewidth=1.5)
         for ax in (top, bottom):
             ax.set_yticks(rows, names)
             ax.set_ylim(-0.6, len(names) - 0.4)
         n_seeds = len(board.results[names[0]]["test_acc"])
-        _decorate(top, "Accuracy and train - test gap",
-                  f"accuracy (%, {_seeds_text(n_seeds)})", "")
+        _decorate(top, "Accuracy and train - test gap", f"accuracy (%, {_seeds_text(n_seeds)})", "")
         top.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
-        _decorate(bottom, f"Test accuracy: difference to the {names[0]}",
-                  "difference (points; mean and 95% CI over paired seeds)", "")
+        _decorate(
+            bottom,
+            f"Test accuracy: difference to the {names[0]}",
+            "difference (points; mean and 95% CI over paired seeds)",
+            "",
+        )
         bottom.set_ylim(-0.6, len(names) - 1.4)  # no row for the baseline itself
         if title:
             fig.suptitle(title)
@@ -542,22 +585,47 @@ def plot_reliability_diagram(probs, y, n_bins=15, ax=None, label=None, color=Non
             _, ax = plt.subplots(figsize=(4.8, 4.4))
         lines = ax.get_lines()
         if not any(line.get_gid() == _DIAGONAL_GID for line in lines):
-            ax.plot([0, 1], [0, 1], color="0.3", linestyle=":", linewidth=1.5,
-                    label="perfect calibration", gid=_DIAGONAL_GID)
-            ax.text(0.97, 0.03, "below the diagonal: over-confident", transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize=9, color="0.3")
+            ax.plot(
+                [0, 1],
+                [0, 1],
+                color="0.3",
+                linestyle=":",
+                linewidth=1.5,
+                label="perfect calibration",
+                gid=_DIAGONAL_GID,
+            )
+            ax.text(
+                0.97,
+                0.03,
+                "below the diagonal: over-confident",
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=9,
+                color="0.3",
+            )
         if color is None:
             n_curves = sum(line.get_gid() == _CURVE_GID for line in lines)
             color = OTHER_COLORS[n_curves % len(OTHER_COLORS)]
         ece = f"ECE = {bins.ece:.3f}"
         filled = bins.count > 0
-        ax.plot(bins.confidence[filled], bins.accuracy[filled], marker="o", color=color,
-                label=f"{label} ({ece})" if label is not None else ece, gid=_CURVE_GID)
+        ax.plot(
+            bins.confidence[filled],
+            bins.accuracy[filled],
+            marker="o",
+            color=color,
+            label=f"{label} ({ece})" if label is not None else ece,
+            gid=_CURVE_GID,
+        )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_aspect("equal")
-        _decorate(ax, f"Reliability diagram ({n_bins} bins)",
-                  "confidence (mean top probability in the bin)", "accuracy in the bin")
+        _decorate(
+            ax,
+            f"Reliability diagram ({n_bins} bins)",
+            "confidence (mean top probability in the bin)",
+            "accuracy in the bin",
+        )
     return ax
 
 

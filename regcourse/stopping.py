@@ -114,7 +114,7 @@ def _stop(val: np.ndarray, epoch: int | None) -> Stop:
     """A Stop at ``epoch``, or at the end of the record when ``epoch`` is None."""
     fired = epoch is not None
     last = int(epoch) if fired else len(val) - 1
-    return Stop(epoch=last, fired=fired, best_epoch=int(np.argmin(val[:last + 1])))
+    return Stop(epoch=last, fired=fired, best_epoch=int(np.argmin(val[: last + 1])))
 
 
 def generalization_loss(val_errors) -> np.ndarray:
@@ -145,7 +145,7 @@ def training_progress(train_errors, k: int = 5) -> np.ndarray:
     k = _strip_length(k)
     progress = np.full(len(train), np.nan)
     for t in range(k - 1, len(train)):
-        strip = train[t - k + 1:t + 1]
+        strip = train[t - k + 1 : t + 1]
         progress[t] = 1000.0 * (strip.sum() / (k * strip.min()) - 1.0)
     return progress
 
@@ -158,7 +158,7 @@ def stop_patience(val_errors, patience: int, min_delta: float = 0.0) -> Stop:
     """
     val = _curve("val_errors", val_errors)
     stopper = EarlyStopping(patience=patience, min_delta=min_delta)  # checks both
-    for epoch, error in enumerate(val):
+    for error in val:
         if stopper.update(float(error), lambda: None):
             break
     fired = stopper.stopped_epoch >= 0

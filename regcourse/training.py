@@ -42,8 +42,9 @@ def check_split(name: str, split):
     return X, y
 
 
-def check_fit_arguments(train, val, epochs, batch_size, transform=None, mixup=None,
-                        classification=True):
+def check_fit_arguments(
+    train, val, epochs, batch_size, transform=None, mixup=None, classification=True
+):
     """Validate the arguments shared by both ``fit`` functions."""
     check_split("train", train)
     check_split("val", val)
@@ -171,8 +172,9 @@ def save_checkpoint(state: dict, path) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise ValueError(f"cannot write checkpoint {path!r}: no directory {directory!r}")
-    tmp = tempfile.NamedTemporaryFile(dir=directory, prefix=".checkpoint-", suffix=".tmp",
-                                      delete=False)
+    tmp = tempfile.NamedTemporaryFile(
+        dir=directory, prefix=".checkpoint-", suffix=".tmp", delete=False
+    )
     try:
         with tmp:
             np.savez(tmp, **arrays)
@@ -219,8 +221,13 @@ class EarlyStopping:
     (see ``save_checkpoint``), so the best model survives an interrupted run.
     """
 
-    def __init__(self, patience: int = 10, min_delta: float = 0.0, restore_best: bool = True,
-                 checkpoint_path=None):
+    def __init__(
+        self,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        checkpoint_path=None,
+    ):
         self.patience = positive_int("patience", patience)
         self.min_delta = non_negative("min_delta", min_delta)
         if not isinstance(restore_best, bool):
@@ -286,8 +293,10 @@ class EarlyStopping:
 
     def __repr__(self):
         path = "" if self.checkpoint_path is None else f", checkpoint_path={self.checkpoint_path!r}"
-        return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
-                f"restore_best={self.restore_best}{path})")
+        return (
+            f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta}, "
+            f"restore_best={self.restore_best}{path})"
+        )
 
 
 def finish_early_stopping(early_stopping, history, load_state) -> None:

@@ -11,14 +11,26 @@ import regcourse.augment as A
 from regcourse.data import load_digits_splits, load_mnist1d
 
 SIGNAL_TRANSFORMS = [
-    A.Shift(3), A.Shift(3, mode="edge"), A.Shift(3, mode="wrap"), A.Scale(0.8, 1.2),
-    A.AddNoise(0.1), A.Stretch(0.2), A.TimeReverse(), A.TimeReverse(p=1.0),
+    A.Shift(3),
+    A.Shift(3, mode="edge"),
+    A.Shift(3, mode="wrap"),
+    A.Scale(0.8, 1.2),
+    A.AddNoise(0.1),
+    A.Stretch(0.2),
+    A.TimeReverse(),
+    A.TimeReverse(p=1.0),
     A.Compose(A.Shift(3), A.Scale(0.8, 1.2), A.AddNoise(0.05)),
     A.RandomApply(A.Stretch(0.3), p=0.5),
 ]
 IMAGE_TRANSFORMS = [
-    A.ImageShift(1), A.ImageShift(2), A.Rotate(15), A.Rotate(180), A.ImageNoise(0.1),
-    A.Cutout(3), A.Rotate180(), A.FlipHorizontal(),
+    A.ImageShift(1),
+    A.ImageShift(2),
+    A.Rotate(15),
+    A.Rotate(180),
+    A.ImageNoise(0.1),
+    A.Cutout(3),
+    A.Rotate180(),
+    A.FlipHorizontal(),
     A.Compose(A.Rotate(10), A.ImageShift(1), A.Cutout(2)),
     A.RandomApply(A.Rotate(30), p=0.5),
 ]
@@ -95,11 +107,20 @@ def test_repr_names_the_arguments():
 # ---------------------------------------------------------------------------
 
 IDENTITIES = [
-    (A.Shift(0), (5, 40)), (A.Shift(0, mode="wrap"), (5, 40)), (A.Shift(0, mode="edge"), (5, 40)),
-    (A.AddNoise(0), (5, 40)), (A.Stretch(0), (5, 40)), (A.Scale(1, 1), (5, 40)),
-    (A.TimeReverse(p=0), (5, 40)), (A.Rotate(0), (5, 64)), (A.ImageShift(0), (5, 8, 8)),
-    (A.ImageNoise(0), (5, 64)), (A.Rotate180(p=0), (5, 64)), (A.FlipHorizontal(p=0), (5, 64)),
-    (A.Compose(), (5, 40)), (A.RandomApply(A.AddNoise(1.0), p=0), (5, 40)),
+    (A.Shift(0), (5, 40)),
+    (A.Shift(0, mode="wrap"), (5, 40)),
+    (A.Shift(0, mode="edge"), (5, 40)),
+    (A.AddNoise(0), (5, 40)),
+    (A.Stretch(0), (5, 40)),
+    (A.Scale(1, 1), (5, 40)),
+    (A.TimeReverse(p=0), (5, 40)),
+    (A.Rotate(0), (5, 64)),
+    (A.ImageShift(0), (5, 8, 8)),
+    (A.ImageNoise(0), (5, 64)),
+    (A.Rotate180(p=0), (5, 64)),
+    (A.FlipHorizontal(p=0), (5, 64)),
+    (A.Compose(), (5, 40)),
+    (A.RandomApply(A.AddNoise(1.0), p=0), (5, 40)),
 ]
 
 
@@ -124,7 +145,7 @@ def test_shift_moves_each_row_by_its_own_integer(mode):
 def shifted(x, k, mode):
     """The textbook shift of one row, with np.pad."""
     padded = np.pad(x, abs(k), mode="constant" if mode == "zeros" else "edge")
-    return padded[abs(k) - k: abs(k) - k + len(x)]
+    return padded[abs(k) - k : abs(k) - k + len(x)]
 
 
 def test_shift_stretch_and_rotate_stay_within_the_input_range():
@@ -183,8 +204,9 @@ def test_rotation_by_90_and_180_degrees_moves_pixels_exactly():
     images = batch((4, 8, 8))
     turned = A._rotate(images, np.full(4, 90.0))
     np.testing.assert_allclose(turned, np.rot90(images, axes=(1, 2)), atol=1e-12)  # anticlockwise
-    np.testing.assert_allclose(A._rotate(images, np.full(4, 180.0)), images[:, ::-1, ::-1],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        A._rotate(images, np.full(4, 180.0)), images[:, ::-1, ::-1], atol=1e-12
+    )
 
 
 def test_image_shift_moves_the_picture_and_fills_with_zeros():
@@ -193,7 +215,7 @@ def test_image_shift_moves_the_picture_and_fills_with_zeros():
     rows, cols = np.random.default_rng(0).integers(-2, 3, size=(2, 30))  # the draws it makes
     for x, y, dr, dc in zip(images, out, rows, cols):
         padded = np.pad(x, 2)
-        np.testing.assert_array_equal(y, padded[2 - dr: 10 - dr, 2 - dc: 10 - dc])
+        np.testing.assert_array_equal(y, padded[2 - dr : 10 - dr, 2 - dc : 10 - dc])
 
 
 def test_cutout_zeros_one_clipped_square_and_nothing_else():
@@ -378,8 +400,7 @@ BAD_INPUT = [
     (A.ImageNoise(0.1), np.zeros((4, 2, 8, 8)), r"ImageNoise expects images of shape \(N, H, W\)"),
     (A.Cutout(3), np.zeros((4, 2, 2)), "Cutout size must be at most the image side 2"),
     (A.Compose(A.Shift(1)), np.zeros((0, 40)), "X must be a non-empty batch"),
-    (A.RandomApply(lambda X, rng: X[:, :3], 0.5), np.zeros((4, 40)),
-     "changed the batch's shape"),
+    (A.RandomApply(lambda X, rng: X[:, :3], 0.5), np.zeros((4, 40)), "changed the batch's shape"),
 ]
 
 

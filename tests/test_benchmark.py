@@ -18,11 +18,18 @@ def test_standard_task_defaults_are_the_books():
     assert "1,000 training sequences" in task.describe()
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"n_train": 0}, "n_train"), ({"epochs": 1.5}, "epochs"), ({"batch_size": -1}, "batch_size"),
-    ({"lr": 0}, "lr"), ({"seeds": ()}, "seeds"), ({"tuning_seeds": (-1,)}, "tuning_seeds"),
-    ({"seeds": (0, 1), "tuning_seeds": (1, 2)}, "overlap"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"n_train": 0}, "n_train"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"lr": 0}, "lr"),
+        ({"seeds": ()}, "seeds"),
+        ({"tuning_seeds": (-1,)}, "tuning_seeds"),
+        ({"seeds": (0, 1), "tuning_seeds": (1, 2)}, "overlap"),
+    ],
+)
 def test_standard_task_rejects_bad_settings(kwargs, word):
     with pytest.raises(ValueError, match=word):
         bm.StandardTask(**kwargs)
@@ -51,9 +58,19 @@ def test_models_have_the_papers_shapes():
 def test_the_chapters_recipes_are_registered_baseline_first():
     names = [recipe.name for recipe in bm.registered()]
     assert names[0] == bm.BASELINE
-    for name in ("L2 penalty", "L1 penalty", "dropout", "batch norm", "CNN (parameter sharing)",
-                 "early stopping", "input noise", "hidden-unit noise",
-                 "augmentation (shift + scale)", "label smoothing", "mixup"):
+    for name in (
+        "L2 penalty",
+        "L1 penalty",
+        "dropout",
+        "batch norm",
+        "CNN (parameter sharing)",
+        "early stopping",
+        "input noise",
+        "hidden-unit noise",
+        "augmentation (shift + scale)",
+        "label smoothing",
+        "mixup",
+    ):
         assert name in names
     assert bm.get_recipe("dropout").grid == (0.1, 0.2, 0.3)
     with pytest.raises(ValueError, match="no recipe named"):
@@ -67,9 +84,14 @@ def test_register_rejects_duplicates_and_non_recipes():
         bm.register("dropout")
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"name": ""}, "name"), ({"train": 3}, "function"), ({"grid": ()}, "grid"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"name": ""}, "name"),
+        ({"train": 3}, "function"),
+        ({"grid": ()}, "grid"),
+    ],
+)
 def test_recipe_rejects_bad_definitions(kwargs, word):
     definition = {"name": "x", "train": lambda task, setting, seed: None, **kwargs}
     with pytest.raises(ValueError, match=word):
@@ -90,8 +112,16 @@ def test_task_fit_without_curves_gives_fits_weights():
     torch.manual_seed(0)
     full = bm.baseline_mlp(dropout=0.2)
     splits = TINY.splits(3)
-    rt.fit(full, rt.CrossEntropyLoss(), rt.Adam(full.parameters(), lr=TINY.lr), splits.train,
-           splits.val, epochs=TINY.epochs, batch_size=TINY.batch_size, seed=3)
+    rt.fit(
+        full,
+        rt.CrossEntropyLoss(),
+        rt.Adam(full.parameters(), lr=TINY.lr),
+        splits.train,
+        splits.val,
+        epochs=TINY.epochs,
+        batch_size=TINY.batch_size,
+        seed=3,
+    )
     assert all(torch.equal(p, q) for p, q in zip(lean.parameters(), full.parameters()))
     assert not lean.training
 
@@ -104,8 +134,17 @@ def test_task_fit_with_early_stopping_returns_the_history():
     assert history is not None and history.epochs >= 1
 
 
-@pytest.mark.parametrize("name", ["early stopping", "input noise", "hidden-unit noise",
-                                  "augmentation (shift + scale)", "label smoothing", "mixup"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "early stopping",
+        "input noise",
+        "hidden-unit noise",
+        "augmentation (shift + scale)",
+        "label smoothing",
+        "mixup",
+    ],
+)
 def test_the_training_procedure_recipes_train(name):
     recipe = bm.get_recipe(name)
     result = bm.score(recipe, recipe.grid[0], TINY)
@@ -153,15 +192,19 @@ def test_tune_does_not_train_a_recipe_without_a_grid():
 
 
 def test_scoreboard_pairs_every_recipe_with_the_baseline():
-    recipes = [bm.get_recipe(bm.BASELINE), bm.get_recipe("L2 penalty"),
-               bm.get_recipe("CNN (parameter sharing)")]
-    small_grid = bm.Recipe("L2, small grid", recipes[1].train, grid=(1e-3, 1e-1),
-                           setting_name="λ")
+    recipes = [
+        bm.get_recipe(bm.BASELINE),
+        bm.get_recipe("L2 penalty"),
+        bm.get_recipe("CNN (parameter sharing)"),
+    ]
+    small_grid = bm.Recipe("L2, small grid", recipes[1].train, grid=(1e-3, 1e-1), setting_name="λ")
     board = bm.run_scoreboard([recipes[0], small_grid, recipes[2]], TINY)
     assert board.names == [bm.BASELINE, "L2, small grid", "CNN (parameter sharing)"]
     diff = board.difference("CNN (parameter sharing)")
-    expected = board.results["CNN (parameter sharing)"]["test_acc"] \
+    expected = (
+        board.results["CNN (parameter sharing)"]["test_acc"]
         - board.results[bm.BASELINE]["test_acc"]
+    )
     assert diff.n == 2 and diff.mean == pytest.approx(expected.mean())
     table = board.table()
     assert len(table.rows) == 3 and table.rows[0][-1] == "—"

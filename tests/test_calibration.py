@@ -126,9 +126,22 @@ def test_torch_tensors_and_float32_softmax_are_accepted():
         (HAND_PROBS, HAND_Y, 2.5, "n_bins must be a positive integer"),
         (HAND_PROBS, HAND_Y, True, "n_bins must be a positive integer"),
     ],
-    ids=["1-D probs", "empty", "short y", "2-D y", "rows sum to 1.1", "negative", "nan",
-         "strings", "label too big", "negative label", "float labels", "n_bins 0",
-         "n_bins float", "n_bins bool"],
+    ids=[
+        "1-D probs",
+        "empty",
+        "short y",
+        "2-D y",
+        "rows sum to 1.1",
+        "negative",
+        "nan",
+        "strings",
+        "label too big",
+        "negative label",
+        "float labels",
+        "n_bins 0",
+        "n_bins float",
+        "n_bins bool",
+    ],
 )
 def test_bad_inputs_raise(probs, y, n_bins, message):
     with pytest.raises(ValueError, match=message):

@@ -41,15 +41,21 @@ def test_inverted_vs_vanilla_dropout_shapes_and_identity():
 
 
 def test_inverted_vs_vanilla_dropout_is_repeatable():
-    assert_same(claims.inverted_vs_vanilla_dropout([3], **TINY),
-                claims.inverted_vs_vanilla_dropout([3], **TINY))
+    assert_same(
+        claims.inverted_vs_vanilla_dropout([3], **TINY),
+        claims.inverted_vs_vanilla_dropout([3], **TINY),
+    )
 
 
 def test_dropout_test_time_scaling_ratios():
     p = 0.4
     result = claims.dropout_test_time_scaling(SEEDS, p=p, n_masks=50, **TINY)
-    keys = [f"{mode}_{rule}_{stat}" for mode in ("inverted", "vanilla")
-            for rule in ("nothing", "scaled") for stat in ("ratio", "loss", "acc", "conf")]
+    keys = [
+        f"{mode}_{rule}_{stat}"
+        for mode in ("inverted", "vanilla")
+        for rule in ("nothing", "scaled")
+        for stat in ("ratio", "loss", "acc", "conf")
+    ]
     assert_per_seed(result, keys)
     # the right rule keeps the mean; the other is off by the factor 1 - p
     np.testing.assert_allclose(result["inverted_nothing_ratio"], 1, atol=0.05)
@@ -65,9 +71,14 @@ def test_dropout_on_digits_pairs_and_p_zero():
     np.testing.assert_array_equal(same["without"], same["with"])  # p = 0 is no dropout
 
 
-@pytest.mark.parametrize("function", [claims.inverted_vs_vanilla_dropout,
-                                      claims.dropout_test_time_scaling,
-                                      claims.dropout_on_digits])
+@pytest.mark.parametrize(
+    "function",
+    [
+        claims.inverted_vs_vanilla_dropout,
+        claims.dropout_test_time_scaling,
+        claims.dropout_on_digits,
+    ],
+)
 @pytest.mark.parametrize("p", [1.0, -0.1, "0.5"])
 def test_dropout_experiments_refuse_bad_p(function, p):
     with pytest.raises(ValueError):
@@ -87,8 +98,15 @@ def test_l2_vs_weight_decay_sgd_is_exact():
 def test_adam_l2_vs_adamw_shapes():
     lams = [0.0, 0.1, 1.0]
     result = claims.adam_l2_vs_adamw(SEEDS, lams=lams, **TINY)
-    keys = ["adam_val", "adam_test", "adamw_val", "adamw_test", "adam_norm", "adamw_norm",
-            "relative_diff"]
+    keys = [
+        "adam_val",
+        "adam_test",
+        "adamw_val",
+        "adamw_test",
+        "adam_norm",
+        "adamw_norm",
+        "relative_diff",
+    ]
     assert_per_seed(result, keys, shape=(len(lams), len(SEEDS)))
     # without decay Adam and AdamW are the same optimizer
     np.testing.assert_allclose(result["relative_diff"][0], 0, atol=1e-12)
@@ -110,8 +128,9 @@ def test_best_by_validation_picks_on_validation():
 def test_l2_penalty_value_is_half_the_squared_norm():
     lam = 0.02
     result = claims.l2_penalty_value(SEEDS, lam=lam, hidden=5)
-    assert_per_seed(result, ["penalty", "half_squared", "norm", "grad_error", "grad_size",
-                             "norm_grad_size"])
+    assert_per_seed(
+        result, ["penalty", "half_squared", "norm", "grad_error", "grad_size", "norm_grad_size"]
+    )
     np.testing.assert_allclose(result["penalty"], result["half_squared"], rtol=1e-12)
     np.testing.assert_allclose(result["norm_grad_size"], lam)
     assert (result["grad_error"] == 0).all()
@@ -121,8 +140,9 @@ def test_l2_penalty_value_is_half_the_squared_norm():
 
 def test_penalty_parameter_count():
     result = claims.penalty_parameter_count(SEEDS, lam_l1=0.05, **TINY)
-    keys = [f"{name}_{stat}" for name in ("plain", "l2", "l1")
-            for stat in ("params", "zero", "acc")]
+    keys = [
+        f"{name}_{stat}" for name in ("plain", "l2", "l1") for stat in ("params", "zero", "acc")
+    ]
     assert_per_seed(result, keys)
     expected = 64 * 8 + 8 + 8 * 10 + 10
     for name in ("plain", "l2", "l1"):
@@ -140,8 +160,7 @@ def test_penalty_sweep_shapes_and_repeatability():
     lams = [0.0, 0.1]
     for penalty in ("l2", "elastic net"):
         result = claims.penalty_sweep(SEEDS, lams, penalty=penalty, **TINY)
-        assert_per_seed(result, ["train_acc", "val_acc", "test_acc"],
-                        shape=(len(lams), len(SEEDS)))
+        assert_per_seed(result, ["train_acc", "val_acc", "test_acc"], shape=(len(lams), len(SEEDS)))
     assert_same(claims.penalty_sweep([2], lams, **TINY), claims.penalty_sweep([2], lams, **TINY))
 
 
@@ -190,8 +209,9 @@ def test_random_shift_layer():
 
 
 def test_covariate_shift_with_noise_after_bn_shapes():
-    result = claims.covariate_shift_with_noise_after_bn(SEEDS, depth=2, width=8, n_train=40,
-                                                        epochs=2, target=0.0)
+    result = claims.covariate_shift_with_noise_after_bn(
+        SEEDS, depth=2, width=8, n_train=40, epochs=2, target=0.0
+    )
     keys = [f"{variant} {stat}" for variant in claims.VARIANTS for stat in ("acc", "epochs")]
     assert_per_seed(result, keys)
     for variant in claims.VARIANTS:
@@ -205,15 +225,18 @@ def test_covariate_shift_with_noise_after_bn_shapes():
 
 def test_memorize_random_labels_shapes_and_repeatability():
     for optimizer in ("adam", "sgd"):
-        result = claims.memorize_random_labels(SEEDS, optimizer=optimizer, p=0.2,
-                                               weight_decay=1e-3, **TINY)
+        result = claims.memorize_random_labels(
+            SEEDS, optimizer=optimizer, p=0.2, weight_decay=1e-3, **TINY
+        )
         assert_per_seed(result, ["train_acc", "test_acc", "epochs_to_fit"])
-    assert_same(claims.memorize_random_labels([1], **TINY),
-                claims.memorize_random_labels([1], **TINY))
+    assert_same(
+        claims.memorize_random_labels([1], **TINY), claims.memorize_random_labels([1], **TINY)
+    )
 
 
-@pytest.mark.parametrize("kwargs", [dict(optimizer="rmsprop"), dict(weight_decay=-1.0),
-                                    dict(lr=-0.1), dict(n_train=0)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(optimizer="rmsprop"), dict(weight_decay=-1.0), dict(lr=-0.1), dict(n_train=0)]
+)
 def test_memorize_random_labels_refuses_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         claims.memorize_random_labels(SEEDS, **{**TINY, **kwargs})

@@ -95,8 +95,9 @@ GRAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs, shape", GRAD_CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(GRAD_CASES)])
+@pytest.mark.parametrize(
+    "name, args, kwargs, shape", GRAD_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(GRAD_CASES)]
+)
 def test_gradient_check(name, args, kwargs, shape):
     rnp.manual_seed(0)
     layer = getattr(rnp, name)(*args, **kwargs)
@@ -109,8 +110,12 @@ def test_gradient_check(name, args, kwargs, shape):
 # --- parity with torch.nn --------------------------------------------------------------
 
 CONV1D_CASES = [  # in, out, kernel, stride, padding, length
-    (1, 4, 1, 1, 0, 8), (3, 5, 3, 1, 1, 10), (2, 3, 5, 2, 2, 11), (4, 2, 4, 3, 1, 16),
-    (3, 3, 2, 2, 0, 7), (2, 6, 5, 3, 2, 9),
+    (1, 4, 1, 1, 0, 8),
+    (3, 5, 3, 1, 1, 10),
+    (2, 3, 5, 2, 2, 11),
+    (4, 2, 4, 3, 1, 16),
+    (3, 3, 2, 2, 0, 7),
+    (2, 6, 5, 3, 2, 9),
 ]
 
 
@@ -124,8 +129,11 @@ def test_conv1d_matches_torch_nn(c_in, c_out, k, s, p, length, bias):
 
 
 CONV2D_CASES = [  # in, out, kernel, stride, padding, (H, W)
-    (1, 3, 3, 1, 0, (6, 6)), (2, 4, 3, 2, 1, (7, 8)), (3, 2, 5, 3, 2, (9, 10)),
-    (2, 2, 1, 2, 0, (5, 4)), (2, 3, (2, 4), (1, 3), (2, 1), (6, 9)),
+    (1, 3, 3, 1, 0, (6, 6)),
+    (2, 4, 3, 2, 1, (7, 8)),
+    (3, 2, 5, 3, 2, (9, 10)),
+    (2, 2, 1, 2, 0, (5, 4)),
+    (2, 3, (2, 4), (1, 3), (2, 1), (6, 9)),
 ]
 
 
@@ -138,9 +146,13 @@ def test_conv2d_matches_torch_nn(c_in, c_out, k, s, p, hw):
 
 
 POOL_CASES = [  # name, kernel, stride, spatial shape
-    ("MaxPool1d", 2, None, (8,)), ("MaxPool1d", 3, None, (10,)), ("MaxPool1d", 3, 2, (9,)),
-    ("MaxPool1d", 4, 1, (7,)), ("MaxPool1d", 5, 3, (12,)),
-    ("MaxPool2d", 2, None, (6, 7)), ("MaxPool2d", 3, 2, (7, 8)),
+    ("MaxPool1d", 2, None, (8,)),
+    ("MaxPool1d", 3, None, (10,)),
+    ("MaxPool1d", 3, 2, (9,)),
+    ("MaxPool1d", 4, 1, (7,)),
+    ("MaxPool1d", 5, 3, (12,)),
+    ("MaxPool2d", 2, None, (6, 7)),
+    ("MaxPool2d", 3, 2, (7, 8)),
     ("MaxPool2d", (2, 3), (1, 2), (5, 9)),
 ]
 
@@ -161,8 +173,9 @@ def test_global_avg_pool_matches_adaptive_avg_pool(shape):
     assert_matches_oracle(rnp.GlobalAvgPool(), rt.GlobalAvgPool(), oracle, x)
 
 
-@pytest.mark.parametrize("dim, sizes, shape", [(1, (1, 40), (3, 40)), (1, (2, -1), (3, 8, 2)),
-                                               (-1, (2, 3), (4, 2, 6))])
+@pytest.mark.parametrize(
+    "dim, sizes, shape", [(1, (1, 40), (3, 40)), (1, (2, -1), (3, 8, 2)), (-1, (2, 3), (4, 2, 6))]
+)
 def test_unflatten_matches_torch_nn(dim, sizes, shape):
     oracle = torch.nn.Unflatten(dim, sizes)
     x = np.random.default_rng(0).standard_normal(shape)
@@ -192,9 +205,13 @@ def test_conv_initialization_equals_torch_nn(name, k):
 def small_cnn(lib, length=12, classes=3, **factory):
     return lib.Sequential(
         lib.Unflatten(1, (1, length)),
-        lib.Conv1d(1, 4, 3, padding=1, **factory), lib.ReLU(), lib.MaxPool1d(2),
-        lib.Conv1d(4, 6, 3, stride=2, **factory), lib.ReLU(),
-        lib.GlobalAvgPool(), lib.Linear(6, classes, **factory),
+        lib.Conv1d(1, 4, 3, padding=1, **factory),
+        lib.ReLU(),
+        lib.MaxPool1d(2),
+        lib.Conv1d(4, 6, 3, stride=2, **factory),
+        lib.ReLU(),
+        lib.GlobalAvgPool(),
+        lib.Linear(6, classes, **factory),
     )
 
 
@@ -204,7 +221,8 @@ def test_state_dict_round_trip_numpy_torch_numpy():
     t_model = small_cnn(rt, dtype=torch.float64)
     state = np_model.state_dict()
     assert {k: v.shape for k, v in state.items()} == {
-        k: tuple(v.shape) for k, v in t_model.state_dict().items()}
+        k: tuple(v.shape) for k, v in t_model.state_dict().items()
+    }
     t_model.load_state_dict(to_torch_state(state))
     rnp.manual_seed(1)
     back = small_cnn(rnp).load_state_dict(t_model.state_dict())
@@ -223,8 +241,9 @@ def test_torch_twins_run_forward_and_backward_on_meta_device():
     out.sum().backward()
     assert x.grad.device.type == "meta"
     assert all(p.grad is not None and p.grad.device.type == "meta" for p in model.parameters())
-    images = torch.nn.Sequential(rt.Conv2d(3, 4, 3, stride=2, padding=1, device="meta"),
-                                 rt.MaxPool2d(2), rt.GlobalAvgPool())
+    images = torch.nn.Sequential(
+        rt.Conv2d(3, 4, 3, stride=2, padding=1, device="meta"), rt.MaxPool2d(2), rt.GlobalAvgPool()
+    )
     x = torch.empty(2, 3, 9, 8, device="meta", requires_grad=True)
     images(x).sum().backward()
     assert images(x).shape == (2, 4) and x.grad.device.type == "meta"
@@ -236,8 +255,9 @@ def test_torch_twins_on_cuda_match_cpu():
     model = small_cnn(rt, dtype=torch.float64)
     x = torch.randn(8, 12, dtype=torch.float64)
     expected = model(x)
-    torch.testing.assert_close(model.to("cuda")(x.to("cuda")).cpu(), expected, rtol=1e-10,
-                               atol=1e-12)
+    torch.testing.assert_close(
+        model.to("cuda")(x.to("cuda")).cpu(), expected, rtol=1e-10, atol=1e-12
+    )
 
 
 def test_numpy_and_torch_fit_agree_on_a_small_cnn():
@@ -250,17 +270,34 @@ def test_numpy_and_torch_fit_agree_on_a_small_cnn():
     np_model = small_cnn(rnp)
     t_model = small_cnn(rt, dtype=torch.float64)
     t_model.load_state_dict(to_torch_state(np_model.state_dict()))
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(), rnp.Adam(np_model.parameters(), lr=1e-2),
-                   train, val, 2, 16, seed=3)
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(), rt.Adam(t_model.parameters(), lr=1e-2),
-                 train, val, 2, 16, seed=3)
+    h_np = rnp.fit(
+        np_model,
+        rnp.CrossEntropyLoss(),
+        rnp.Adam(np_model.parameters(), lr=1e-2),
+        train,
+        val,
+        2,
+        16,
+        seed=3,
+    )
+    h_t = rt.fit(
+        t_model,
+        rt.CrossEntropyLoss(),
+        rt.Adam(t_model.parameters(), lr=1e-2),
+        train,
+        val,
+        2,
+        16,
+        seed=3,
+    )
     assert h_np.train_loss[-1] < h_np.train_loss[0]
     np.testing.assert_allclose(h_np.train_loss, h_t.train_loss, rtol=1e-8)
     np.testing.assert_allclose(h_np.val_loss, h_t.val_loss, rtol=1e-8)
     assert h_np.train_acc == h_t.train_acc and h_np.val_acc == h_t.val_acc
     for name, value in np_model.state_dict().items():
-        np.testing.assert_allclose(value, t_model.state_dict()[name].numpy(), rtol=1e-8,
-                                   atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(
+            value, t_model.state_dict()[name].numpy(), rtol=1e-8, atol=1e-10, err_msg=name
+        )
 
 
 # --- bad input -------------------------------------------------------------------------
@@ -285,27 +322,54 @@ BAD_ARGUMENTS = [
 
 
 @pytest.mark.parametrize("lib", [rnp, rt], ids=["numpy", "torch"])
-@pytest.mark.parametrize("name, args, kwargs, message", BAD_ARGUMENTS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_ARGUMENTS)])
+@pytest.mark.parametrize(
+    "name, args, kwargs, message",
+    BAD_ARGUMENTS,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_ARGUMENTS)],
+)
 def test_bad_arguments_raise(lib, name, args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         getattr(lib, name)(*args, **kwargs)
 
 
 BAD_INPUTS = [
-    ("Conv1d", (3, 4, 3), (2, 3),
-     r"Conv1d\(3, 4, .*\) expects a 3-D input \(batch, channels, length\), got shape \(2, 3\)"),
-    ("Conv2d", (3, 4, 3), (2, 3, 8),
-     r"expects a 4-D input \(batch, channels, height, width\), got shape \(2, 3, 8\)"),
-    ("Conv1d", (3, 4, 3), (2, 2, 8),
-     r"expects 3 input channels, got 2 \(input shape \(2, 2, 8\)\)"),
-    ("Conv1d", (3, 4, 5, 1, 1), (2, 3, 2),
-     r"kernel_size \(5,\) is larger than the padded input \(4,\) "
-     r"\(input \(2,\) plus padding \(1,\)"),
-    ("Conv2d", (1, 1, 3), (1, 1, 5, 2),
-     r"kernel_size \(3, 3\) is larger than the padded input \(5, 2\)"),
-    ("MaxPool1d", (3,), (2, 3, 2),
-     r"MaxPool1d.*kernel_size \(3,\) is larger than the padded input \(2,\)"),
+    (
+        "Conv1d",
+        (3, 4, 3),
+        (2, 3),
+        r"Conv1d\(3, 4, .*\) expects a 3-D input \(batch, channels, length\), got shape \(2, 3\)",
+    ),
+    (
+        "Conv2d",
+        (3, 4, 3),
+        (2, 3, 8),
+        r"expects a 4-D input \(batch, channels, height, width\), got shape \(2, 3, 8\)",
+    ),
+    (
+        "Conv1d",
+        (3, 4, 3),
+        (2, 2, 8),
+        r"expects 3 input channels, got 2 \(input shape \(2, 2, 8\)\)",
+    ),
+    (
+        "Conv1d",
+        (3, 4, 5, 1, 1),
+        (2, 3, 2),
+        r"kernel_size \(5,\) is larger than the padded input \(4,\) "
+        r"\(input \(2,\) plus padding \(1,\)",
+    ),
+    (
+        "Conv2d",
+        (1, 1, 3),
+        (1, 1, 5, 2),
+        r"kernel_size \(3, 3\) is larger than the padded input \(5, 2\)",
+    ),
+    (
+        "MaxPool1d",
+        (3,),
+        (2, 3, 2),
+        r"MaxPool1d.*kernel_size \(3,\) is larger than the padded input \(2,\)",
+    ),
     ("MaxPool2d", (2,), (2, 3, 8), r"MaxPool2d.* expects a 4-D input"),
     ("GlobalAvgPool", (), (4, 5), r"at least 3 dimensions, got shape \(4, 5\)"),
     ("Unflatten", (1, (3, 4)), (2, 10), r"size 10 into \(3, 4\): the sizes must multiply to 10"),
@@ -315,17 +379,23 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("lib", [rnp, rt], ids=["numpy", "torch"])
-@pytest.mark.parametrize("name, args, shape, message", BAD_INPUTS,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    "name, args, shape, message", BAD_INPUTS, ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_INPUTS)]
+)
 def test_bad_inputs_raise(lib, name, args, shape, message):
     x = np.ones(shape) if lib is rnp else torch.ones(shape)
     with pytest.raises(ValueError, match=message):
         getattr(lib, name)(*args)(x)
 
 
-LAYERS = [("Conv1d", (2, 3, 3), (2, 2, 6)), ("Conv2d", (2, 3, 3), (2, 2, 5, 5)),
-          ("MaxPool1d", (2,), (2, 2, 6)), ("MaxPool2d", (2,), (2, 2, 4, 4)),
-          ("GlobalAvgPool", (), (2, 2, 6)), ("Unflatten", (1, (2, 3)), (2, 6))]
+LAYERS = [
+    ("Conv1d", (2, 3, 3), (2, 2, 6)),
+    ("Conv2d", (2, 3, 3), (2, 2, 5, 5)),
+    ("MaxPool1d", (2,), (2, 2, 6)),
+    ("MaxPool2d", (2,), (2, 2, 4, 4)),
+    ("GlobalAvgPool", (), (2, 2, 6)),
+    ("Unflatten", (1, (2, 3)), (2, 6)),
+]
 
 
 @pytest.mark.parametrize("name, args, shape", LAYERS, ids=[c[0] for c in LAYERS])
@@ -341,12 +411,15 @@ def test_numpy_backward_checks_its_input(name, args, shape):
     assert layer.backward(np.ones(out.shape)).shape == shape
 
 
-@pytest.mark.parametrize("name, args, kwargs", [
-    ("Conv1d", (3, 8, 5), {}),
-    ("Conv1d", (1, 4, 3), dict(stride=2, padding=1)),
-    ("Conv2d", (3, 8, 3), dict(padding=1, bias=False)),
-    ("Conv2d", (2, 2, (2, 3)), dict(stride=(1, 2), padding=(2, 0))),
-])
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("Conv1d", (3, 8, 5), {}),
+        ("Conv1d", (1, 4, 3), dict(stride=2, padding=1)),
+        ("Conv2d", (3, 8, 3), dict(padding=1, bias=False)),
+        ("Conv2d", (2, 2, (2, 3)), dict(stride=(1, 2), padding=(2, 0))),
+    ],
+)
 def test_conv_repr_is_torch_nn_repr_on_both_sides(name, args, kwargs):
     expected = repr(getattr(torch.nn, name)(*args, **kwargs))
     assert repr(getattr(rnp, name)(*args, **kwargs)) == expected

@@ -280,8 +280,11 @@ def test_make_curve_is_seeded_sorted_and_noisy():
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"n": 0}, "n must"), ({"n": 5, "noise": -1}, "noise"),
-     ({"n": 5, "x_range": (1, -1)}, "x_range")],
+    [
+        ({"n": 0}, "n must"),
+        ({"n": 5, "noise": -1}, "noise"),
+        ({"n": 5, "x_range": (1, -1)}, "x_range"),
+    ],
 )
 def test_make_curve_rejects_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
@@ -380,11 +383,18 @@ def test_mnist1d_label_noise_touches_training_labels_only():
     np.testing.assert_array_equal(clean.val[1], noisy.val[1])
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"n_train": 9}, "n_train"), ({"n_train": 4001}, "n_train"), ({"n_train": 0}, "n_train"),
-    ({"n_train": 2.5}, "n_train"), ({"seed": -1}, "seed"), ({"label_noise": 1.0}, "label_noise"),
-    ({"shuffle_positions": "yes"}, "shuffle_positions"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"n_train": 9}, "n_train"),
+        ({"n_train": 4001}, "n_train"),
+        ({"n_train": 0}, "n_train"),
+        ({"n_train": 2.5}, "n_train"),
+        ({"seed": -1}, "seed"),
+        ({"label_noise": 1.0}, "label_noise"),
+        ({"shuffle_positions": "yes"}, "shuffle_positions"),
+    ],
+)
 def test_mnist1d_rejects_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         load_mnist1d(**kwargs)

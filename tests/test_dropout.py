@@ -48,8 +48,12 @@ def test_inverted_training_output_is_masked_and_scaled():
 
 @pytest.mark.parametrize(
     "make",
-    [lambda: rnp.Dropout(0.4), lambda: rnp.Dropout(0.4, mode="vanilla"),
-     lambda: rnp.GaussianDropout(0.4), lambda: rnp.AlphaDropout(0.2)],
+    [
+        lambda: rnp.Dropout(0.4),
+        lambda: rnp.Dropout(0.4, mode="vanilla"),
+        lambda: rnp.GaussianDropout(0.4),
+        lambda: rnp.AlphaDropout(0.2),
+    ],
     ids=["inverted", "vanilla", "gaussian", "alpha"],
 )
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
@@ -127,16 +131,18 @@ def test_gaussian_dropout_noise_has_the_stated_moments():
 
 def test_selu_matches_torch():
     x = np.linspace(-5, 5, 101)
-    np.testing.assert_allclose(rnp.SELU()(x), torch.selu(torch.tensor(x)).numpy(),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        rnp.SELU()(x), torch.selu(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-15
+    )
     torch.testing.assert_close(rt.SELU()(torch.tensor(x)), torch.selu(torch.tensor(x)))
     assert rnp.check_module_gradients(rnp.SELU(), x.reshape(1, -1) + 0.05)["input"] < 1e-6
 
 
 def test_mc_predict_varies_only_dropout_and_restores_modes():
     rnp.manual_seed(0)
-    model = rnp.Sequential(rnp.Linear(4, 16), rnp.ReLU(), rnp.Dropout(0.5),
-                           rnp.Linear(16, 3)).eval()
+    model = rnp.Sequential(
+        rnp.Linear(4, 16), rnp.ReLU(), rnp.Dropout(0.5), rnp.Linear(16, 3)
+    ).eval()
     x = np.random.default_rng(0).standard_normal((6, 4))
     mean, std = rnp.mc_predict(model, x, n_samples=30)
     assert mean.shape == std.shape == (6, 3)
@@ -153,13 +159,22 @@ def test_mc_predict_varies_only_dropout_and_restores_modes():
 
 def test_torch_dropout_family_on_meta_device():
     x = torch.empty(4, 6, device="meta", requires_grad=True)
-    for layer in [rt.Dropout(0.5), rt.Dropout(0.5, mode="vanilla"), rt.GaussianDropout(0.3),
-                  rt.AlphaDropout(0.1), rt.SELU()]:
+    for layer in [
+        rt.Dropout(0.5),
+        rt.Dropout(0.5, mode="vanilla"),
+        rt.GaussianDropout(0.3),
+        rt.AlphaDropout(0.1),
+        rt.SELU(),
+    ]:
         y = layer(x)
         y.sum().backward()
         assert y.device.type == "meta" and x.grad.device.type == "meta"
-    model = rt.Sequential(rt.Linear(6, 5, device="meta"), rt.SELU(), rt.AlphaDropout(0.1),
-                          rt.Linear(5, 3, device="meta"))
+    model = rt.Sequential(
+        rt.Linear(6, 5, device="meta"),
+        rt.SELU(),
+        rt.AlphaDropout(0.1),
+        rt.Linear(5, 3, device="meta"),
+    )
     mean, std = rt.mc_predict(model, torch.empty(4, 6, device="meta"), n_samples=3)
     assert mean.device.type == "meta"
 
@@ -188,8 +203,10 @@ def test_numpy_dropout_backward_before_forward_raises():
 def test_max_norm_constraint():
     w = np.array([[3.0, 4.0], [0.3, 0.4]])
     np.testing.assert_allclose(rnp.MaxNorm(1.0).project(w), [[0.6, 0.8], [0.3, 0.4]])
-    torch.testing.assert_close(rt.MaxNorm(1.0).project(torch.tensor(w)),
-                               torch.tensor([[0.6, 0.8], [0.3, 0.4]], dtype=torch.float64))
+    torch.testing.assert_close(
+        rt.MaxNorm(1.0).project(torch.tensor(w)),
+        torch.tensor([[0.6, 0.8], [0.3, 0.4]], dtype=torch.float64),
+    )
     with pytest.raises(ValueError, match="max_norm"):
         rnp.MaxNorm(0)
     with pytest.raises(ValueError, match="max_norm"):
@@ -201,14 +218,30 @@ def test_fit_applies_max_norm_to_weights_only():
     X, y = rng.standard_normal((64, 5)) * 10, rng.integers(0, 3, 64)
     rnp.manual_seed(0)
     model = rnp.mlp([5, 16, 3])
-    rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.5), (X, y), (X, y),
-            5, 16, constraint=rnp.MaxNorm(0.5))
+    rnp.fit(
+        model,
+        rnp.CrossEntropyLoss(),
+        rnp.SGD(model.parameters(), lr=0.5),
+        (X, y),
+        (X, y),
+        5,
+        16,
+        constraint=rnp.MaxNorm(0.5),
+    )
     for layer in (model[0], model[2]):
         assert np.linalg.norm(layer.weight.data, axis=1).max() <= 0.5 + 1e-12
     torch.manual_seed(0)
     t_model = rt.mlp([5, 16, 3])
-    rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.5), (X, y), (X, y),
-           5, 16, constraint=rt.MaxNorm(0.5))
+    rt.fit(
+        t_model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(t_model.parameters(), lr=0.5),
+        (X, y),
+        (X, y),
+        5,
+        16,
+        constraint=rt.MaxNorm(0.5),
+    )
     assert t_model[0].weight.norm(dim=1).max().item() <= 0.5 + 1e-6
 
 
@@ -271,9 +304,13 @@ def test_both_sides_draw_masks_through_current_mask_with_one_error_message(modul
     layer(x)
     first = layer.mask
     layer.freeze_mask()
-    assert (layer.current_mask(x, lambda _: pytest.fail("a frozen mask is not redrawn"))
-            == first).all()
+    assert (
+        layer.current_mask(x, lambda _: pytest.fail("a frozen mask is not redrawn")) == first
+    ).all()
     small = np.ones((1, 4)) if module is rnp else torch.ones(1, 4)
-    with pytest.raises(ValueError, match=r"^Dropout: frozen mask has shape \(3, 4\), input has "
-                                         r"\(1, 4\); a frozen mask must match the input"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Dropout: frozen mask has shape \(3, 4\), input has "
+        r"\(1, 4\); a frozen mask must match the input",
+    ):
         layer(small)

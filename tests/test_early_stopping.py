@@ -11,7 +11,10 @@ import regcourse.numpy as rnp
 import regcourse.torch as rt
 from regcourse.history import History
 from regcourse.training import (
-    EarlyStopping, finish_early_stopping, load_checkpoint, save_checkpoint,
+    EarlyStopping,
+    finish_early_stopping,
+    load_checkpoint,
+    save_checkpoint,
 )
 
 nan = math.nan
@@ -144,19 +147,22 @@ def test_finish_makes_history_agree_with_the_stopper():
     assert history.best_epoch == 1 and history.restored_epoch is None
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(patience=0), "patience must be a positive integer"),
-    (dict(patience=-2), "patience must be a positive integer"),
-    (dict(patience=2.5), "patience must be a positive integer"),
-    (dict(patience=True), "patience must be a positive integer"),
-    (dict(patience="3"), "patience must be a positive integer"),
-    (dict(min_delta=-0.1), "min_delta must be a number >= 0"),
-    (dict(min_delta=nan), "min_delta must be a number >= 0"),
-    (dict(restore_best=1), "restore_best must be True or False"),
-    (dict(restore_best="yes"), "restore_best must be True or False"),
-    (dict(restore_best=None), "restore_best must be True or False"),
-    (dict(checkpoint_path=3), "checkpoint_path must be a file path or None"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(patience=0), "patience must be a positive integer"),
+        (dict(patience=-2), "patience must be a positive integer"),
+        (dict(patience=2.5), "patience must be a positive integer"),
+        (dict(patience=True), "patience must be a positive integer"),
+        (dict(patience="3"), "patience must be a positive integer"),
+        (dict(min_delta=-0.1), "min_delta must be a number >= 0"),
+        (dict(min_delta=nan), "min_delta must be a number >= 0"),
+        (dict(restore_best=1), "restore_best must be True or False"),
+        (dict(restore_best="yes"), "restore_best must be True or False"),
+        (dict(restore_best=None), "restore_best must be True or False"),
+        (dict(checkpoint_path=3), "checkpoint_path must be a file path or None"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         EarlyStopping(**kwargs)
@@ -164,7 +170,8 @@ def test_bad_arguments_raise(kwargs, match):
 
 def test_repr_shows_the_settings(tmp_path):
     assert repr(EarlyStopping(3, 0.5)) == (
-        "EarlyStopping(patience=3, min_delta=0.5, restore_best=True)")
+        "EarlyStopping(patience=3, min_delta=0.5, restore_best=True)"
+    )
     assert "checkpoint_path=" in repr(EarlyStopping(checkpoint_path=tmp_path / "best.npz"))
 
 
@@ -185,8 +192,16 @@ def numpy_run(data, epochs, early_stopping=None):
     rnp.manual_seed(0)
     model = rnp.mlp([4, 16, 3])
     opt = rnp.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = rnp.fit(model, rnp.CrossEntropyLoss(), opt, *data, epochs=epochs, batch_size=32,
-                      early_stopping=early_stopping, seed=1)
+    history = rnp.fit(
+        model,
+        rnp.CrossEntropyLoss(),
+        opt,
+        *data,
+        epochs=epochs,
+        batch_size=32,
+        early_stopping=early_stopping,
+        seed=1,
+    )
     return model.state_dict(), history
 
 
@@ -194,8 +209,16 @@ def torch_run(data, epochs, early_stopping=None):
     torch.manual_seed(0)
     model = rt.mlp([4, 16, 3])
     opt = rt.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = rt.fit(model, rt.CrossEntropyLoss(), opt, *data, epochs=epochs, batch_size=32,
-                     early_stopping=early_stopping, seed=1)
+    history = rt.fit(
+        model,
+        rt.CrossEntropyLoss(),
+        opt,
+        *data,
+        epochs=epochs,
+        batch_size=32,
+        early_stopping=early_stopping,
+        seed=1,
+    )
     return {k: v.numpy() for k, v in model.state_dict().items()}, history
 
 
@@ -236,8 +259,11 @@ def test_fit_without_early_stopping_restores_nothing(blobs_with_noisy_val):
 
 def test_checkpoint_round_trips_numpy_arrays_and_tensors(tmp_path):
     path = tmp_path / "state.npz"
-    state = {"0.weight": np.arange(6.0).reshape(2, 3), "0.bias": torch.tensor([1.5, -2.0]),
-             "1.num_batches_tracked": torch.tensor(7)}
+    state = {
+        "0.weight": np.arange(6.0).reshape(2, 3),
+        "0.bias": torch.tensor([1.5, -2.0]),
+        "1.num_batches_tracked": torch.tensor(7),
+    }
     save_checkpoint(state, path)
     loaded = load_checkpoint(path)
     assert list(loaded) == list(state)  # the order is kept
@@ -260,8 +286,9 @@ def test_checkpoint_is_flushed_to_disk_before_it_replaces_the_old_one(tmp_path, 
     assert calls == ["fsync", "replace"]
 
 
-@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()],
-                         ids=["OSError", "KeyboardInterrupt"])
+@pytest.mark.parametrize(
+    "error", [OSError("disk full"), KeyboardInterrupt()], ids=["OSError", "KeyboardInterrupt"]
+)
 def test_an_interrupted_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch, error):
     path = tmp_path / "best.npz"
     stopper = EarlyStopping(patience=5, checkpoint_path=path)
@@ -311,8 +338,12 @@ def test_numpy_fit_checkpoint_loads_into_both_twins(tmp_path, blobs_with_noisy_v
     assert loss == history.val_loss[history.best_epoch]
     twin = rt.load_numpy_state(rt.mlp([4, 16, 3]), checkpoint)  # float32, torch's default
     assert all(p.dtype == torch.float32 for p in twin.parameters())
-    np.testing.assert_allclose(rt.predict(twin, torch.tensor(X_val, dtype=torch.float32)),
-                               rnp.predict(fresh, X_val), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        rt.predict(twin, torch.tensor(X_val, dtype=torch.float32)),
+        rnp.predict(fresh, X_val),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_torch_fit_checkpoint_loads_into_both_twins(tmp_path, blobs_with_noisy_val):
@@ -320,8 +351,15 @@ def test_torch_fit_checkpoint_loads_into_both_twins(tmp_path, blobs_with_noisy_v
     torch.manual_seed(0)
     model = rt.mlp([4, 16, 3], dtype=torch.float64)
     opt = rt.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    rt.fit(model, rt.CrossEntropyLoss(), opt, *blobs_with_noisy_val, epochs=100, batch_size=32,
-           early_stopping=EarlyStopping(patience=3, checkpoint_path=path))
+    rt.fit(
+        model,
+        rt.CrossEntropyLoss(),
+        opt,
+        *blobs_with_noisy_val,
+        epochs=100,
+        batch_size=32,
+        early_stopping=EarlyStopping(patience=3, checkpoint_path=path),
+    )
     checkpoint = load_checkpoint(path)
     assert all(v.dtype == np.float64 for v in checkpoint.values())
     twin = rt.load_numpy_state(rt.mlp([4, 16, 3], dtype=torch.float64), checkpoint)
@@ -375,15 +413,25 @@ def scripted_run(side, data, epochs, early_stopping=None):
     side.manual_seed(0) if side is rnp else torch.manual_seed(0)
     model = side.mlp([4, 16, 3])
     opt = side.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = side.fit(model, scripted_losses(side.CrossEntropyLoss), opt, (X, y), val,
-                       epochs=epochs, batch_size=32, early_stopping=early_stopping, seed=1)
+    history = side.fit(
+        model,
+        scripted_losses(side.CrossEntropyLoss),
+        opt,
+        (X, y),
+        val,
+        epochs=epochs,
+        batch_size=32,
+        early_stopping=early_stopping,
+        seed=1,
+    )
     state = {k: v.numpy() if side is rt else v for k, v in model.state_dict().items()}
     return state, history
 
 
 @pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
 def test_with_min_delta_and_a_nan_first_epoch_best_epoch_is_the_returned_model(
-        side, blobs_with_noisy_val):
+    side, blobs_with_noisy_val
+):
     # epoch 0 nan; 1 improves; 3 improves by more than 0.1; 4 is lower but not by 0.1
     stopper = EarlyStopping(patience=3, min_delta=0.1)
     state, history = scripted_run(side, blobs_with_noisy_val, 10, stopper)

@@ -376,8 +376,7 @@ def test_sweep_table_shows_mean_std_per_value():
 
 def test_sweep_over_histories_records_final_metrics_gap_and_best_epoch(histories):
     result = sweep(lambda value, seed: histories[seed], ["x"], [0, 1], name="setting")
-    assert result.metrics == ["train_loss", "val_loss", "train_acc", "val_acc", "gap",
-                              "best_epoch"]
+    assert result.metrics == ["train_loss", "val_loss", "train_acc", "val_acc", "gap", "best_epoch"]
     assert np.allclose(result.get("val_loss", "x"), [0.8, 0.7])
     assert np.allclose(result.get("train_acc", "x"), [0.9, 0.8])
     assert np.allclose(result.get("gap", "x"), [0.8 - 0.1, 0.7 - 0.2])
@@ -387,8 +386,13 @@ def test_sweep_over_histories_records_final_metrics_gap_and_best_epoch(histories
 
 def test_sweep_table_leaves_out_metrics_that_are_always_nan(histories):
     regression = [
-        SimpleNamespace(**{**vars(h), "train_acc": [math.nan] * len(h.train_acc),
-                           "val_acc": [math.nan] * len(h.val_acc)})
+        SimpleNamespace(
+            **{
+                **vars(h),
+                "train_acc": [math.nan] * len(h.train_acc),
+                "val_acc": [math.nan] * len(h.val_acc),
+            }
+        )
         for h in histories
     ]
     result = sweep(lambda value, seed: regression[seed], [1], [0, 1])
@@ -431,8 +435,9 @@ def test_sweep_rejects_bad_input(run_fn, values, seeds, message):
 
 
 def test_sweep_rejects_mixed_results_and_bad_names(histories):
-    as_dict = {key: 1.0 for key in ("train_loss", "val_loss", "train_acc", "val_acc", "gap",
-                                    "best_epoch")}
+    as_dict = {
+        key: 1.0 for key in ("train_loss", "val_loss", "train_acc", "val_acc", "gap", "best_epoch")
+    }
     with pytest.raises(ValueError, match="some runs and a dict for others"):
         sweep(lambda v, s: as_dict if v else histories[0], [0, 1], [0])
     with pytest.raises(ValueError, match="name must be a non-empty string"):
@@ -441,8 +446,9 @@ def test_sweep_rejects_mixed_results_and_bad_names(histories):
 
 def test_sweep_accepts_numpy_and_torch_scalars():
     torch = pytest.importorskip("torch")
-    result = sweep(lambda v, s: {"a": np.float32(v), "b": torch.tensor(2.0), "c": np.array(3)},
-                   [1], [0])
+    result = sweep(
+        lambda v, s: {"a": np.float32(v), "b": torch.tensor(2.0), "c": np.array(3)}, [1], [0]
+    )
     assert result.records[0] == {"value": 1, "seed": 0, "a": 1.0, "b": 2.0, "c": 3.0}
 
 
@@ -470,8 +476,12 @@ def test_experiments_imports_without_torch():
 
 
 def _twin_with_batch_norm(side, **kwargs):
-    return side.Sequential(side.Linear(6, 5, **kwargs), side.BatchNorm1d(5, **kwargs),
-                           side.ReLU(), side.Linear(5, 3, **kwargs))
+    return side.Sequential(
+        side.Linear(6, 5, **kwargs),
+        side.BatchNorm1d(5, **kwargs),
+        side.ReLU(),
+        side.Linear(5, 3, **kwargs),
+    )
 
 
 def test_copy_to_torch_makes_mlp_twins_agree_in_float64():
@@ -524,7 +534,7 @@ def test_copy_to_torch_casts_to_the_models_dtype():
 
 
 def test_copy_to_torch_keeps_the_models_device_meta():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import regcourse.numpy as rnp
     import regcourse.torch as rt
 

@@ -24,8 +24,17 @@ def np_run(train, val, seed=0, epochs=10, **kwargs):
     rnp.manual_seed(seed)
     model = rnp.mlp([4, 16, 3])
     opt = rnp.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    return model, rnp.fit(model, rnp.CrossEntropyLoss(), opt, train, val, epochs=epochs,
-                          batch_size=32, seed=seed, **kwargs)
+    return model, rnp.fit(
+        model,
+        rnp.CrossEntropyLoss(),
+        opt,
+        train,
+        val,
+        epochs=epochs,
+        batch_size=32,
+        seed=seed,
+        **kwargs,
+    )
 
 
 def test_numpy_fit_lowers_training_loss_and_learns(blobs):
@@ -40,9 +49,15 @@ def test_torch_fit_lowers_training_loss_and_learns(blobs):
     train, val = blobs
     torch.manual_seed(0)
     model = rt.mlp([4, 16, 3])
-    history = rt.fit(model, rt.CrossEntropyLoss(),
-                     rt.SGD(model.parameters(), lr=0.05, momentum=0.9),
-                     train, val, epochs=10, batch_size=32)
+    history = rt.fit(
+        model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        train,
+        val,
+        epochs=10,
+        batch_size=32,
+    )
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
     assert history.val_acc[-1] > 0.9
     assert not model.training  # fit leaves the model in evaluation mode
@@ -55,12 +70,26 @@ def test_numpy_and_torch_fit_agree_step_for_step(blobs):
     np_model = rnp.mlp([4, 16, 3])
     t_model = rt.mlp([4, 16, 3], dtype=torch.float64)
     t_model.load_state_dict({k: torch.tensor(v) for k, v in np_model.state_dict().items()})
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(),
-                   rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
-                   train, val, 8, 32, seed=4)
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(),
-                 rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
-                 train, val, 8, 32, seed=4)
+    h_np = rnp.fit(
+        np_model,
+        rnp.CrossEntropyLoss(),
+        rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
+        train,
+        val,
+        8,
+        32,
+        seed=4,
+    )
+    h_t = rt.fit(
+        t_model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3),
+        train,
+        val,
+        8,
+        32,
+        seed=4,
+    )
     np.testing.assert_allclose(h_np.train_loss, h_t.train_loss, rtol=1e-10)
     np.testing.assert_allclose(h_np.val_loss, h_t.val_loss, rtol=1e-10)
     for name, value in np_model.state_dict().items():
@@ -70,9 +99,15 @@ def test_numpy_and_torch_fit_agree_step_for_step(blobs):
 def test_torch_fit_accepts_torch_builtins_and_casts_numpy(blobs):
     train, val = blobs
     model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-    history = rt.fit(model, torch.nn.CrossEntropyLoss(),
-                     torch.optim.SGD(model.parameters(), lr=0.05),
-                     train, val, epochs=3, batch_size=32)
+    history = rt.fit(
+        model,
+        torch.nn.CrossEntropyLoss(),
+        torch.optim.SGD(model.parameters(), lr=0.05),
+        train,
+        val,
+        epochs=3,
+        batch_size=32,
+    )
     assert history.epochs == 3 and np.isfinite(history.val_acc).all()
 
 
@@ -89,8 +124,9 @@ def test_regression_history_has_nan_accuracy():
     X = rng.standard_normal((50, 2))
     y = X @ np.array([[1.0], [-2.0]])
     model = rnp.mlp([2, 8, 1])
-    history = rnp.fit(model, rnp.MSELoss(), rnp.SGD(model.parameters(), lr=0.05),
-                      (X, y), (X, y), 20, 10)
+    history = rnp.fit(
+        model, rnp.MSELoss(), rnp.SGD(model.parameters(), lr=0.05), (X, y), (X, y), 20, 10
+    )
     assert history.train_loss[-1] < history.train_loss[0]
     assert np.isnan(history.train_acc).all()
 
@@ -102,8 +138,9 @@ def test_early_stopping_stops_and_restores_best_weights(blobs):
     stopper = EarlyStopping(patience=3)
     model, history = np_run((X, y), noisy_val, epochs=100, early_stopping=stopper)
     assert history.stopped_early and history.epochs == history.best_epoch + 1 + 3
-    assert (rnp.evaluate(model, rnp.CrossEntropyLoss(), *noisy_val)[0]
-            == pytest.approx(min(history.val_loss)))
+    assert rnp.evaluate(model, rnp.CrossEntropyLoss(), *noisy_val)[0] == pytest.approx(
+        min(history.val_loss)
+    )
 
 
 def test_torch_early_stopping_matches_numpy(blobs):
@@ -113,10 +150,26 @@ def test_torch_early_stopping_matches_numpy(blobs):
     np_model = rnp.mlp([4, 16, 3])
     t_model = rt.mlp([4, 16, 3], dtype=torch.float64)
     t_model.load_state_dict({k: torch.tensor(v) for k, v in np_model.state_dict().items()})
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(), rnp.SGD(np_model.parameters(), lr=0.05),
-                   (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(), rt.SGD(t_model.parameters(), lr=0.05),
-                 (X, y), noisy_val, 60, 32, early_stopping=EarlyStopping(3))
+    h_np = rnp.fit(
+        np_model,
+        rnp.CrossEntropyLoss(),
+        rnp.SGD(np_model.parameters(), lr=0.05),
+        (X, y),
+        noisy_val,
+        60,
+        32,
+        early_stopping=EarlyStopping(3),
+    )
+    h_t = rt.fit(
+        t_model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(t_model.parameters(), lr=0.05),
+        (X, y),
+        noisy_val,
+        60,
+        32,
+        early_stopping=EarlyStopping(3),
+    )
     assert h_np.epochs == h_t.epochs and h_np.best_epoch == h_t.best_epoch
 
 
@@ -141,8 +194,16 @@ def test_penalty_hook_equals_weight_decay_on_weights_only(blobs):
     a = rnp.mlp([4, 16, 3])
     b = rnp.mlp([4, 16, 3])
     b.load_state_dict(a.state_dict())
-    rnp.fit(a, rnp.CrossEntropyLoss(), rnp.SGD(a.parameters(), lr=0.05), train, val, 3, 32,
-            penalty=HalfSquaredNorm(0.1))
+    rnp.fit(
+        a,
+        rnp.CrossEntropyLoss(),
+        rnp.SGD(a.parameters(), lr=0.05),
+        train,
+        val,
+        3,
+        32,
+        penalty=HalfSquaredNorm(0.1),
+    )
     weights = [p for n, p in b.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in b.named_parameters() if n.endswith("bias")]
     opt = rnp.SGD(weights, lr=0.05, weight_decay=0.1)
@@ -150,10 +211,12 @@ def test_penalty_hook_equals_weight_decay_on_weights_only(blobs):
 
     class Both:
         def zero_grad(self):
-            opt.zero_grad(); opt_bias.zero_grad()
+            opt.zero_grad()
+            opt_bias.zero_grad()
 
         def step(self):
-            opt.step(); opt_bias.step()
+            opt.step()
+            opt_bias.step()
 
     rnp.fit(b, rnp.CrossEntropyLoss(), Both(), train, val, 3, 32)
     for name, value in a.state_dict().items():
@@ -163,11 +226,20 @@ def test_penalty_hook_equals_weight_decay_on_weights_only(blobs):
     start = rnp.mlp([4, 16, 3])  # the same initial weights as a and b
     t = rt.mlp([4, 16, 3], dtype=torch.float64)
     t.load_state_dict({k: torch.tensor(v) for k, v in start.state_dict().items()})
-    rt.fit(t, rt.CrossEntropyLoss(), rt.SGD(t.parameters(), lr=0.05), train, val, 3, 32,
-           penalty=HalfSquaredNorm(0.1))
+    rt.fit(
+        t,
+        rt.CrossEntropyLoss(),
+        rt.SGD(t.parameters(), lr=0.05),
+        train,
+        val,
+        3,
+        32,
+        penalty=HalfSquaredNorm(0.1),
+    )
     for name, value in a.state_dict().items():
-        np.testing.assert_allclose(value, t.state_dict()[name].numpy(), rtol=1e-9, atol=1e-12,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            value, t.state_dict()[name].numpy(), rtol=1e-9, atol=1e-12, err_msg=name
+        )
 
 
 def test_minibatches_cover_every_sample_once():
@@ -235,12 +307,28 @@ def twin_runs(train, val, options, epochs=6, seed=3):
     rnp.manual_seed(0)
     np_model = rnp.mlp([4, 16, 3])
     t_model = rt.load_numpy_state(rt.mlp([4, 16, 3], dtype=torch.float64), np_model.state_dict())
-    h_np = rnp.fit(np_model, rnp.CrossEntropyLoss(),
-                   rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9),
-                   train, val, epochs, 32, seed=seed, **options(rnp))
-    h_t = rt.fit(t_model, rt.CrossEntropyLoss(),
-                 rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9),
-                 train, val, epochs, 32, seed=seed, **options(rt))
+    h_np = rnp.fit(
+        np_model,
+        rnp.CrossEntropyLoss(),
+        rnp.SGD(np_model.parameters(), lr=0.05, momentum=0.9),
+        train,
+        val,
+        epochs,
+        32,
+        seed=seed,
+        **options(rnp),
+    )
+    h_t = rt.fit(
+        t_model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(t_model.parameters(), lr=0.05, momentum=0.9),
+        train,
+        val,
+        epochs,
+        32,
+        seed=seed,
+        **options(rt),
+    )
     return (np_model, h_np), (t_model, h_t)
 
 
@@ -248,8 +336,13 @@ TWIN_OPTIONS = {
     "transform": lambda side: dict(transform=jitter),
     "mixup": lambda side: dict(mixup=rnp.Mixup(0.4)),
     "both": lambda side: dict(transform=jitter, mixup=rnp.Mixup(1.0)),
-    "all": lambda side: dict(transform=jitter, mixup=rnp.Mixup(0.2), penalty=HalfSquaredNorm(1e-2),
-                             constraint=side.MaxNorm(2.0), early_stopping=EarlyStopping(2)),
+    "all": lambda side: dict(
+        transform=jitter,
+        mixup=rnp.Mixup(0.2),
+        penalty=HalfSquaredNorm(1e-2),
+        constraint=side.MaxNorm(2.0),
+        early_stopping=EarlyStopping(2),
+    ),
 }
 
 
@@ -262,8 +355,9 @@ def test_numpy_and_torch_fit_agree_with_transform_and_mixup(blobs, options):
     np.testing.assert_allclose(h_np.val_loss, h_t.val_loss, rtol=1e-8)
     np.testing.assert_allclose(h_np.val_acc, h_t.val_acc)
     for name, value in np_model.state_dict().items():
-        np.testing.assert_allclose(value, t_model.state_dict()[name].numpy(), rtol=1e-8,
-                                   atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(
+            value, t_model.state_dict()[name].numpy(), rtol=1e-8, atol=1e-10, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("side", [rnp, rt], ids=["numpy", "torch"])
@@ -274,8 +368,18 @@ def test_transform_and_mixup_runs_are_repeatable_and_change_with_the_seed(blobs,
         (side.manual_seed if side is rnp else torch.manual_seed)(0)
         model = side.mlp([4, 16, 3])
         opt = side.SGD(model.parameters(), lr=0.05)
-        return side.fit(model, side.CrossEntropyLoss(), opt, train, val, 3, 32, seed=seed,
-                        transform=jitter, mixup=side.Mixup(0.5)).train_loss
+        return side.fit(
+            model,
+            side.CrossEntropyLoss(),
+            opt,
+            train,
+            val,
+            3,
+            32,
+            seed=seed,
+            transform=jitter,
+            mixup=side.Mixup(0.5),
+        ).train_loss
 
     assert run(1) == run(1) and run(1) != run(2)
 
@@ -329,8 +433,17 @@ def test_torch_transform_and_mixup_run_on_the_meta_device():
     model = rt.mlp([4, 8, 3]).to("meta")
     X = torch.empty(20, 4, device="meta")
     y = torch.zeros(20, dtype=torch.long, device="meta")
-    train_one_epoch(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1), X, y, 8,
-                    np.random.default_rng(0), transform=jitter, mixup=rt.Mixup(0.2))
+    train_one_epoch(
+        model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(model.parameters(), lr=0.1),
+        X,
+        y,
+        8,
+        np.random.default_rng(0),
+        transform=jitter,
+        mixup=rt.Mixup(0.2),
+    )
     assert all(p.device.type == "meta" for p in model.parameters())
 
 
@@ -354,24 +467,41 @@ def test_mixup_needs_a_positive_alpha(alpha):
         rnp.Mixup(alpha)
 
 
-@pytest.mark.parametrize("loss_fn", [rnp.MSELoss(), rt.MSELoss(), torch.nn.MSELoss()],
-                         ids=["numpy", "torch", "torch.nn"])
+@pytest.mark.parametrize(
+    "loss_fn", [rnp.MSELoss(), rt.MSELoss(), torch.nn.MSELoss()], ids=["numpy", "torch", "torch.nn"]
+)
 def test_mixup_rejects_a_regression_loss(loss_fn):
     side = rnp if isinstance(loss_fn, rnp.MSELoss) else rt
     X = np.random.default_rng(0).standard_normal((20, 2))
     y = X[:, :1] * 2.0
     model = side.mlp([2, 1])
     with pytest.raises(ValueError, match="mixup .* does not apply to a regression loss"):
-        side.fit(model, loss_fn, side.SGD(model.parameters(), lr=0.1), (X, y), (X, y), 1, 5,
-                 mixup=side.Mixup(0.2))
+        side.fit(
+            model,
+            loss_fn,
+            side.SGD(model.parameters(), lr=0.1),
+            (X, y),
+            (X, y),
+            1,
+            5,
+            mixup=side.Mixup(0.2),
+        )
 
 
 def test_mixup_must_be_a_mixup(blobs):
     train, val = blobs
     model = rnp.mlp([4, 3])
     with pytest.raises(ValueError, match=r"mixup must be a Mixup\(alpha\) or None, got float"):
-        rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.1), train, val,
-                1, 32, mixup=0.2)
+        rnp.fit(
+            model,
+            rnp.CrossEntropyLoss(),
+            rnp.SGD(model.parameters(), lr=0.1),
+            train,
+            val,
+            1,
+            32,
+            mixup=0.2,
+        )
 
 
 # --- predict gives every module back its own mode ------------------------------------
@@ -379,8 +509,7 @@ def test_mixup_must_be_a_mixup(blobs):
 
 def frozen_bn_model(side):
     """A training model whose BatchNorm is deliberately frozen in evaluation mode."""
-    model = side.Sequential(side.Linear(4, 6), side.BatchNorm1d(6), side.ReLU(),
-                            side.Linear(6, 3))
+    model = side.Sequential(side.Linear(4, 6), side.BatchNorm1d(6), side.ReLU(), side.Linear(6, 3))
     model.train()
     model[1].eval()
     return model
@@ -420,22 +549,35 @@ def test_the_two_fits_and_train_one_epochs_have_one_signature():
     from regcourse.numpy.train import train_one_epoch as np_epoch
     from regcourse.torch.train import train_one_epoch as t_epoch
 
-    for numpy_fn, torch_fn, last_positional in ((rnp.fit, rt.fit, "batch_size"),
-                                                (np_epoch, t_epoch, "rng")):
+    for numpy_fn, torch_fn, last_positional in (
+        (rnp.fit, rt.fit, "batch_size"),
+        (np_epoch, t_epoch, "rng"),
+    ):
         np_sig, t_sig = inspect.signature(numpy_fn), inspect.signature(torch_fn)
-        assert [(p.name, p.kind, p.default) for p in np_sig.parameters.values()] == \
-            [(p.name, p.kind, p.default) for p in t_sig.parameters.values()]
+        assert [(p.name, p.kind, p.default) for p in np_sig.parameters.values()] == [
+            (p.name, p.kind, p.default) for p in t_sig.parameters.values()
+        ]
         names = list(np_sig.parameters)
-        after = names[names.index(last_positional) + 1:]
-        assert after and all(np_sig.parameters[n].kind is inspect.Parameter.KEYWORD_ONLY
-                             for n in after)
+        after = names[names.index(last_positional) + 1 :]
+        assert after and all(
+            np_sig.parameters[n].kind is inspect.Parameter.KEYWORD_ONLY for n in after
+        )
     assert list(inspect.signature(rnp.fit).parameters)[7:] == [
-        "penalty", "constraint", "transform", "mixup", "early_stopping", "seed", "device",
+        "penalty",
+        "constraint",
+        "transform",
+        "mixup",
+        "early_stopping",
+        "seed",
+        "device",
         "progress",
     ]
     # the options of train_one_epoch are fit's, in fit's order
     assert list(inspect.signature(np_epoch).parameters)[7:] == [
-        "penalty", "constraint", "transform", "mixup",
+        "penalty",
+        "constraint",
+        "transform",
+        "mixup",
     ]
 
 
@@ -444,8 +586,16 @@ def test_options_after_batch_size_must_be_named(side, blobs):
     train, val = blobs
     model = side.mlp([4, 3])
     with pytest.raises(TypeError):
-        side.fit(model, side.CrossEntropyLoss(), side.SGD(model.parameters(), lr=0.1), train,
-                 val, 1, 32, None)
+        side.fit(
+            model,
+            side.CrossEntropyLoss(),
+            side.SGD(model.parameters(), lr=0.1),
+            train,
+            val,
+            1,
+            32,
+            None,
+        )
 
 
 def test_numpy_fit_accepts_only_the_cpu_as_device(blobs):
@@ -462,8 +612,11 @@ def test_evaluate_asks_the_shared_predicate_whether_to_measure_accuracy(side, bl
     """Both sides: accuracy for a loss that declares ``classification = True``, nan otherwise."""
     train, _ = blobs
     model = side.mlp([4, 3])
-    X, y = (train[0], train[1]) if side is rnp else (torch.tensor(train[0]).float(),
-                                                    torch.tensor(train[1]))
+    X, y = (
+        (train[0], train[1])
+        if side is rnp
+        else (torch.tensor(train[0]).float(), torch.tensor(train[1]))
+    )
 
     class Smoothed(side.CrossEntropyLoss):  # the attribute decides, not the class name
         pass

@@ -111,8 +111,11 @@ def test_out_of_range_classes_raise_one_message_on_both_sides(side):
     target = np.array([0, 4, 1])
     if side is rt:
         logits, target = torch.tensor(logits), torch.tensor(target)
-    with pytest.raises(ValueError, match=r"^target classes must lie in \[0, 3\], got range "
-                                         r"\[0, 4\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^target classes must lie in \[0, 3\], got range "
+        r"\[0, 4\]$",
+    ):
         side.CrossEntropyLoss()(logits, target)
 
 
@@ -129,7 +132,9 @@ def test_both_loss_modules_have_check_class_range():
 
 def test_softmax_and_log_softmax_exist_on_both_sides_and_agree():
     logits = np.random.default_rng(0).standard_normal((5, 4)) * 30
-    np.testing.assert_allclose(rnp.softmax(logits), rt.softmax(torch.tensor(logits)).numpy(),
-                               rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(rnp.log_softmax(logits),
-                               rt.log_softmax(torch.tensor(logits)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        rnp.softmax(logits), rt.softmax(torch.tensor(logits)).numpy(), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        rnp.log_softmax(logits), rt.log_softmax(torch.tensor(logits)).numpy(), rtol=1e-12
+    )

@@ -82,8 +82,10 @@ def test_paths_match_single_fits_and_reach_zero():
     assert np.count_nonzero(path[-1]) == X.shape[1]
     assert_coef_close(path[5], linear.fit_lasso(X, y, alphas[5])[0])
     enet = linear.elastic_net_path(X, y, alphas, l1_ratio=0.5)
-    assert_coef_close(enet[3], ElasticNet(alpha=alphas[3], l1_ratio=0.5, tol=1e-14,
-                                          max_iter=10**6).fit(X, y).coef_)
+    assert_coef_close(
+        enet[3],
+        ElasticNet(alpha=alphas[3], l1_ratio=0.5, tol=1e-14, max_iter=10**6).fit(X, y).coef_,
+    )
     ridge = linear.ridge_path(X, y, [1.0, 100.0])
     assert np.abs(ridge[1]).sum() < np.abs(ridge[0]).sum()
 
@@ -189,9 +191,11 @@ def test_elastic_net_l1_ratio_zero_message_gives_the_equivalent_ridge_alpha():
     assert_coef_close(near, linear.fit_ridge(X, y, ridge_alpha)[0], rtol=1e-3)
 
 
-@pytest.mark.parametrize("fit", [linear.fit_lasso,
-                                 lambda X, y, a, **kw: linear.fit_elastic_net(X, y, a, 0.5, **kw)],
-                         ids=["lasso", "enet"])
+@pytest.mark.parametrize(
+    "fit",
+    [linear.fit_lasso, lambda X, y, a, **kw: linear.fit_elastic_net(X, y, a, 0.5, **kw)],
+    ids=["lasso", "enet"],
+)
 def test_warm_start_with_nonzero_coefficient_on_a_constant_column_converges(fit):
     X, y = DATASETS["diabetes"]
     X = np.column_stack([X, np.full(len(y), 3.0)])  # a constant feature: zero once centred

@@ -100,7 +100,10 @@ def test_backward_passes_the_gradient_through_unchanged():
 def test_mlp_with_gaussian_noise_gradient_check():
     rnp.manual_seed(0)
     model = rnp.Sequential(
-        rnp.GaussianNoise(0.2), rnp.Linear(5, 8), rnp.ReLU(), rnp.GaussianNoise(0.5),
+        rnp.GaussianNoise(0.2),
+        rnp.Linear(5, 8),
+        rnp.ReLU(),
+        rnp.GaussianNoise(0.5),
         rnp.Linear(8, 3),
     )
     x = np.random.default_rng(1).standard_normal((4, 5))
@@ -145,8 +148,12 @@ def test_torch_twin_on_meta_device():
     y.sum().backward()
     assert y.device.type == "meta" and x.grad.device.type == "meta"
     assert layer.noise.device.type == "meta"
-    model = rt.Sequential(rt.Linear(6, 5, device="meta"), rt.ReLU(), rt.GaussianNoise(0.1),
-                          rt.Linear(5, 3, device="meta"))
+    model = rt.Sequential(
+        rt.Linear(6, 5, device="meta"),
+        rt.ReLU(),
+        rt.GaussianNoise(0.1),
+        rt.Linear(5, 3, device="meta"),
+    )
     loss = rt.CrossEntropyLoss()(model(x), torch.empty(4, dtype=torch.long, device="meta"))
     loss.backward()
     assert model[0].weight.grad.device.type == "meta"
@@ -233,8 +240,11 @@ def test_both_sides_use_current_noise_and_the_same_frozen_shape_message(module):
     noise = layer.noise
     layer.freeze_noise()
     assert (layer.current_noise(x) == noise).all()
-    with pytest.raises(ValueError, match=r"^GaussianNoise: frozen noise has shape \(2, 3\), "
-                                         r"input has \(4, 3\); a frozen noise must match"):
+    with pytest.raises(
+        ValueError,
+        match=r"^GaussianNoise: frozen noise has shape \(2, 3\), "
+        r"input has \(4, 3\); a frozen noise must match",
+    ):
         layer(np.zeros((4, 3)) if module is rnp else torch.zeros(4, 3))
 
 

@@ -68,15 +68,17 @@ def test_batchnorm_matches_torch_nn_over_several_steps(cls, shape, momentum):
             np.testing.assert_allclose(tx.grad.numpy(), dx_np, rtol=1e-9, atol=1e-12)
             np.testing.assert_allclose(module.weight.grad.numpy(), ours_np.weight.grad, rtol=1e-10)
             np.testing.assert_allclose(module.bias.grad.numpy(), ours_np.bias.grad, rtol=1e-10)
-            np.testing.assert_allclose(module.running_mean.numpy(), ours_np.running_mean,
-                                       rtol=1e-12)
+            np.testing.assert_allclose(
+                module.running_mean.numpy(), ours_np.running_mean, rtol=1e-12
+            )
             np.testing.assert_allclose(module.running_var.numpy(), ours_np.running_var, rtol=1e-12)
             assert int(module.num_batches_tracked) == int(ours_np.num_batches_tracked) == step + 1
     x = rng.standard_normal(shape)
     y_np = ours_np.eval()(x)
     for module in (ours_t.eval(), ref.eval()):
-        np.testing.assert_allclose(module(torch.tensor(x)).detach().numpy(), y_np,
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            module(torch.tensor(x)).detach().numpy(), y_np, rtol=1e-10, atol=1e-12
+        )
 
 
 def test_batchnorm_conventions_by_hand():
@@ -101,8 +103,9 @@ def test_batchnorm_keeps_its_parameters_between_calls():
 def test_batchnorm_without_running_stats_or_affine_matches_torch():
     x = np.random.default_rng(0).standard_normal((6, 4))
     ours = rnp.BatchNorm1d(4, affine=False, track_running_stats=False).eval()
-    ref = torch.nn.BatchNorm1d(4, affine=False, track_running_stats=False,
-                               dtype=torch.float64).eval()
+    ref = torch.nn.BatchNorm1d(
+        4, affine=False, track_running_stats=False, dtype=torch.float64
+    ).eval()
     np.testing.assert_allclose(ours(x), ref(torch.tensor(x)).numpy(), rtol=1e-10, atol=1e-12)
     assert ours.state_dict() == {}
 
@@ -116,8 +119,10 @@ def test_layernorm_matches_torch_nn(normalized_shape, shape):
     rng = np.random.default_rng(0)
     ours_np = random_affine(rnp.LayerNorm(normalized_shape), rng)
     state = {k: torch.tensor(v) for k, v in ours_np.state_dict().items()}
-    ours_t, ref = (rt.LayerNorm(normalized_shape, dtype=torch.float64),
-                   torch.nn.LayerNorm(normalized_shape, dtype=torch.float64))
+    ours_t, ref = (
+        rt.LayerNorm(normalized_shape, dtype=torch.float64),
+        torch.nn.LayerNorm(normalized_shape, dtype=torch.float64),
+    )
     ours_t.load_state_dict(state)
     ref.load_state_dict(state)
     x, dy = rng.standard_normal(shape), rng.standard_normal(shape)
@@ -231,13 +236,16 @@ def test_layer_norm_reset_parameters_sets_gamma_one_and_beta_zero(side):
     assert values[0].sum() == 6.0 and values[1].sum() == 0.0
 
 
-@pytest.mark.parametrize("name, args, kwargs", [
-    ("BatchNorm1d", (32,), {}),
-    ("BatchNorm2d", (8,), dict(eps=1e-3, momentum=None, affine=False)),
-    ("BatchNorm1d", (4,), dict(track_running_stats=False)),
-    ("LayerNorm", (64,), {}),
-    ("LayerNorm", ((3, 4),), dict(eps=1e-6, elementwise_affine=False)),
-])
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("BatchNorm1d", (32,), {}),
+        ("BatchNorm2d", (8,), dict(eps=1e-3, momentum=None, affine=False)),
+        ("BatchNorm1d", (4,), dict(track_running_stats=False)),
+        ("LayerNorm", (64,), {}),
+        ("LayerNorm", ((3, 4),), dict(eps=1e-6, elementwise_affine=False)),
+    ],
+)
 def test_norm_repr_is_torch_nn_repr_on_both_sides(name, args, kwargs):
     """As torch.nn prints them, but for the ``bias=`` newer torch versions add (an argument
     of torch.nn's norms, in torch >= 2.1, that the twins do not take)."""
@@ -254,12 +262,19 @@ def test_both_sides_decompose_batch_norm_with_the_same_method_names():
         layer = side.BatchNorm1d(5)
         assert tuple(layer.stat_axes(x)) == (0, 2) and list(layer.param_shape(x)) == [1, 5, 1]
         assert tuple(side.BatchNorm2d(5).stat_axes(np.zeros((2, 5, 3, 3)))) == (0, 2, 3)
-        for method in ("check_input", "update_running_stats", "reset_running_stats",
-                       "reset_parameters"):
+        for method in (
+            "check_input",
+            "update_running_stats",
+            "reset_running_stats",
+            "reset_parameters",
+        ):
             assert callable(getattr(layer, method))
     for side, x in ((rnp, np.zeros((4, 6))), (rt, torch.zeros(4, 6))):
-        with pytest.raises(ValueError, match=r"^BatchNorm1d\(5\) got 6 features \(input shape "
-                                             r"\(4, 6\)\)$"):
+        with pytest.raises(
+            ValueError,
+            match=r"^BatchNorm1d\(5\) got 6 features \(input shape "
+            r"\(4, 6\)\)$",
+        ):
             side.BatchNorm1d(5)(x)
         with pytest.raises(ValueError, match="normalized_shape must name at least one"):
             side.LayerNorm(())

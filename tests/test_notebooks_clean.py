@@ -19,9 +19,7 @@ TOC = ROOT / "_toc.yml"
 
 
 def chapter_notebooks() -> list[Path]:
-    return sorted(
-        p for p in CHAPTERS.glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts
-    )
+    return sorted(p for p in CHAPTERS.glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def toc_files() -> list[str]:
@@ -52,7 +50,9 @@ def headings(markdown: str) -> list[str]:
         match = re.match(r"^(`{3,}|~{3,})", stripped)
         if fence is None and match:
             fence = match.group(1)
-        elif fence is not None and stripped.startswith(fence) and not stripped[len(fence):].strip():
+        elif (
+            fence is not None and stripped.startswith(fence) and not stripped[len(fence) :].strip()
+        ):
             fence = None
         elif fence is None and re.match(r"^#{1,6} ", line):
             found.append(line)
@@ -121,8 +121,7 @@ def test_notebook_has_no_outputs(path: Path):
         if cell.get("execution_count") is not None:
             dirty.append(f"cell {i} has execution_count {cell['execution_count']}")
     assert not dirty, (
-        "notebooks are committed without outputs; clear them before committing: "
-        + "; ".join(dirty)
+        "notebooks are committed without outputs; clear them before committing: " + "; ".join(dirty)
     )
 
 
@@ -145,8 +144,9 @@ def test_notebook_starts_with_a_title(path: Path):
     assert re.match(r"^# \S", first_line), (
         f"the first markdown cell should open with a level-1 title ('# ...'), got {first_line!r}"
     )
-    titles = [line for cell in markdown for line in headings(source(cell))
-              if re.match(r"^# \S", line)]
+    titles = [
+        line for cell in markdown for line in headings(source(cell)) if re.match(r"^# \S", line)
+    ]
     assert len(titles) == 1, f"a chapter has exactly one level-1 title, found {titles}"
 
 

@@ -176,8 +176,11 @@ def test_mse_rejects_mismatched_shapes():
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"lr": -0.1}, "lr"), ({"lr": 0.1, "momentum": -1}, "momentum"),
-     ({"lr": 0.1, "weight_decay": -1e-3}, "weight_decay")],
+    [
+        ({"lr": -0.1}, "lr"),
+        ({"lr": 0.1, "momentum": -1}, "momentum"),
+        ({"lr": 0.1, "weight_decay": -1e-3}, "weight_decay"),
+    ],
 )
 def test_sgd_rejects_negative_hyperparameters(kwargs, word):
     with pytest.raises(ValueError, match=word):
@@ -274,16 +277,27 @@ def test_parameters_and_modules_list_a_shared_object_once():
     assert len(model.parameters()) == 2  # weight and bias, not four
     assert [name for name, _ in model.named_parameters()] == ["first.weight", "first.bias"]
     assert len(list(model.modules())) == 2
-    assert set(model.state_dict()) == {"first.weight", "first.bias",
-                                       "second.weight", "second.bias"}  # as torch's state_dict
+    assert set(model.state_dict()) == {
+        "first.weight",
+        "first.bias",
+        "second.weight",
+        "second.bias",
+    }  # as torch's state_dict
 
 
 def test_fit_refuses_a_model_with_a_shared_layer():
     model = Tied()
     X, y = np.ones((4, 4)), np.zeros(4, dtype=int)
     with pytest.raises(ValueError, match="same Linear instance twice"):
-        rnp.fit(model, rnp.CrossEntropyLoss(), rnp.SGD(model.parameters(), lr=0.1),
-                (X, y), (X, y), epochs=1, batch_size=2)
+        rnp.fit(
+            model,
+            rnp.CrossEntropyLoss(),
+            rnp.SGD(model.parameters(), lr=0.1),
+            (X, y),
+            (X, y),
+            epochs=1,
+            batch_size=2,
+        )
 
 
 def test_optimizer_refuses_a_parameter_listed_twice():
@@ -330,9 +344,27 @@ def test_torch_parameters_list_a_tied_weight_once():
         (lambda: rnp.MaxPool1d(2), (4, 2, 8)),
         (lambda: rnp.GlobalAvgPool(), (4, 2, 8)),
     ],
-    ids=["linear", "relu", "tanh", "flatten", "unflatten", "mlp", "dropout", "dropout-eval",
-         "gaussian-dropout", "alpha-dropout", "selu", "gaussian-noise", "batchnorm1d",
-         "batchnorm1d-eval", "batchnorm2d", "layernorm", "conv1d", "maxpool1d", "globalavgpool"],
+    ids=[
+        "linear",
+        "relu",
+        "tanh",
+        "flatten",
+        "unflatten",
+        "mlp",
+        "dropout",
+        "dropout-eval",
+        "gaussian-dropout",
+        "alpha-dropout",
+        "selu",
+        "gaussian-noise",
+        "batchnorm1d",
+        "batchnorm1d-eval",
+        "batchnorm2d",
+        "layernorm",
+        "conv1d",
+        "maxpool1d",
+        "globalavgpool",
+    ],
 )
 def test_backward_refuses_an_upstream_gradient_of_the_wrong_shape(make_layer, shape, rng):
     rnp.manual_seed(0)
@@ -345,10 +377,14 @@ def test_backward_refuses_an_upstream_gradient_of_the_wrong_shape(make_layer, sh
     assert layer.backward(np.ones(out.shape)).shape == shape  # the right shape still works
 
 
-@pytest.mark.parametrize("loss, pred, target", [
-    (rnp.CrossEntropyLoss(), np.zeros((3, 4)), np.array([0, 1, 2])),
-    (rnp.MSELoss(), np.zeros((3, 1)), np.ones((3, 1))),
-], ids=["cross-entropy", "mse"])
+@pytest.mark.parametrize(
+    "loss, pred, target",
+    [
+        (rnp.CrossEntropyLoss(), np.zeros((3, 4)), np.array([0, 1, 2])),
+        (rnp.MSELoss(), np.zeros((3, 1)), np.ones((3, 1))),
+    ],
+    ids=["cross-entropy", "mse"],
+)
 def test_loss_backward_refuses_a_non_scalar_dout(loss, pred, target):
     loss(pred, target)
     with pytest.raises(ValueError, match="expects a scalar dout"):
@@ -373,8 +409,9 @@ def test_flatten_of_an_empty_batch_matches_torch_nn_flatten(shape):
     assert tuple(rt.Flatten()(torch.zeros(shape)).shape) == expected
 
 
-@pytest.mark.parametrize("dim, sizes, shape", [(1, (2, 3), (0, 6)), (1, (-1, 3), (0, 6)),
-                                               (0, (2, -1), (0, 6))])
+@pytest.mark.parametrize(
+    "dim, sizes, shape", [(1, (2, 3), (0, 6)), (1, (-1, 3), (0, 6)), (0, (2, -1), (0, 6))]
+)
 def test_unflatten_of_an_empty_batch_matches_torch_nn_unflatten(dim, sizes, shape):
     import torch
 
@@ -436,11 +473,19 @@ def test_repr_is_torch_nn_repr_for_the_same_model():
     import torch
 
     rnp.manual_seed(0)
-    ours = rnp.Sequential(rnp.Linear(64, 10), rnp.ReLU(), rnp.Tanh(), rnp.Linear(10, 3, bias=False),
-                          rnp.Sequential(rnp.Unflatten(1, (1, 3))))
+    ours = rnp.Sequential(
+        rnp.Linear(64, 10),
+        rnp.ReLU(),
+        rnp.Tanh(),
+        rnp.Linear(10, 3, bias=False),
+        rnp.Sequential(rnp.Unflatten(1, (1, 3))),
+    )
     theirs = torch.nn.Sequential(
-        torch.nn.Linear(64, 10), torch.nn.ReLU(), torch.nn.Tanh(),
-        torch.nn.Linear(10, 3, bias=False), torch.nn.Sequential(torch.nn.Unflatten(1, (1, 3))),
+        torch.nn.Linear(64, 10),
+        torch.nn.ReLU(),
+        torch.nn.Tanh(),
+        torch.nn.Linear(10, 3, bias=False),
+        torch.nn.Sequential(torch.nn.Unflatten(1, (1, 3))),
     )
     assert repr(ours) == repr(theirs)
     assert repr(rnp.Linear(64, 10)) == "Linear(in_features=64, out_features=10, bias=True)"

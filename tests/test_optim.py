@@ -17,16 +17,20 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("name, reference, kwargs", CASES,
-                         ids=["adam", "adam-l2", "adamw-default", "adamw"])
+@pytest.mark.parametrize(
+    "name, reference, kwargs", CASES, ids=["adam", "adam-l2", "adamw-default", "adamw"]
+)
 def test_trajectories_equal_torch_optim(name, reference, kwargs):
     """30 steps on the same random gradients: ours (NumPy and torch) equal torch.optim's."""
     rng = np.random.default_rng(0)
     w0 = rng.standard_normal((3, 4))
     np_param = rnp.Parameter(w0)
     ours, ref = torch.nn.Parameter(torch.tensor(w0)), torch.nn.Parameter(torch.tensor(w0))
-    optimizers = [getattr(rnp, name)([np_param], **kwargs), getattr(rt, name)([ours], **kwargs),
-                  reference([ref], **kwargs)]
+    optimizers = [
+        getattr(rnp, name)([np_param], **kwargs),
+        getattr(rt, name)([ours], **kwargs),
+        reference([ref], **kwargs),
+    ]
     for _ in range(30):
         grad = rng.standard_normal((3, 4))
         np_param.grad[...] = grad
@@ -73,8 +77,9 @@ def test_proximal_sgd_gives_exact_zeros_and_subgradient_does_not():
             opt, penalty = rnp.ProximalSGD(model.parameters(), lr=0.05, penalty=rnp.L1(0.05)), None
         else:
             opt, penalty = rnp.SGD(model.parameters(), lr=0.05), rnp.L1(0.05)
-        rnp.fit(model, rnp.MSELoss(), opt, (X, y), (X, y), epochs=100, batch_size=200,
-                penalty=penalty)
+        rnp.fit(
+            model, rnp.MSELoss(), opt, (X, y), (X, y), epochs=100, batch_size=200, penalty=penalty
+        )
         zeros[kind] = int(np.sum(model.weight.data == 0.0))
     assert zeros["proximal"] >= 15  # the 17 irrelevant weights (bar a couple) are exactly zero
     assert zeros["subgradient"] == 0  # they hover around zero, never on it
@@ -98,8 +103,11 @@ def test_torch_proximal_sgd_matches_numpy():
 def test_optimizers_step_on_meta_device():
     p = torch.nn.Parameter(torch.empty(3, 3, device="meta"))
     p.grad = torch.empty(3, 3, device="meta")
-    for opt in [rt.Adam([p], weight_decay=0.1), rt.AdamW([p]),
-                rt.ProximalSGD([p], lr=0.1, penalty=rt.L1(0.1))]:
+    for opt in [
+        rt.Adam([p], weight_decay=0.1),
+        rt.AdamW([p]),
+        rt.ProximalSGD([p], lr=0.1, penalty=rt.L1(0.1)),
+    ]:
         opt.step()
         opt.step()
     assert p.device.type == "meta"
@@ -120,10 +128,15 @@ def test_bad_optimizer_arguments_raise(module):
         module.ProximalSGD(params(), lr=0.1, penalty="L1")
 
 
-@pytest.mark.parametrize("name, reference", [
-    ("SGD", torch.optim.SGD), ("Adam", torch.optim.Adam), ("AdamW", torch.optim.AdamW),
-    ("ProximalSGD", None),
-])
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("SGD", torch.optim.SGD),
+        ("Adam", torch.optim.Adam),
+        ("AdamW", torch.optim.AdamW),
+        ("ProximalSGD", None),
+    ],
+)
 def test_torch_step_with_a_closure_runs_it_with_autograd_on(name, reference):
     """As torch.optim: step(closure) recomputes the loss with gradients (step itself is no_grad)."""
     torch.manual_seed(0)

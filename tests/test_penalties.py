@@ -50,8 +50,9 @@ def test_numpy_and_torch_penalties_agree_with_autograd(name, kwargs, w):
     assert value.item() == pytest.approx(np_penalty.value(w), rel=1e-12)
     np.testing.assert_allclose(tw.grad.numpy(), np_penalty.grad(w), rtol=1e-12)
     np.testing.assert_allclose(t_penalty.grad(tw.detach()).numpy(), np_penalty.grad(w), rtol=1e-12)
-    np.testing.assert_allclose(t_penalty.prox(tw.detach(), 0.1).numpy(), np_penalty.prox(w, 0.1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        t_penalty.prox(tw.detach(), 0.1).numpy(), np_penalty.prox(w, 0.1), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("name, kwargs", PENALTIES, ids=IDS)
@@ -69,10 +70,12 @@ def test_prox_is_the_minimizer(name, kwargs, w):
 
 
 def test_soft_threshold_by_hand():
-    np.testing.assert_array_equal(rnp.soft_threshold([-3.0, -0.5, 0.0, 0.2, 2.0], 1.0),
-                                  [-2.0, 0.0, 0.0, 0.0, 1.0])
-    torch.testing.assert_close(rt.soft_threshold(torch.tensor([-3.0, 0.5, 2.0]), 1.0),
-                               torch.tensor([-2.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(
+        rnp.soft_threshold([-3.0, -0.5, 0.0, 0.2, 2.0], 1.0), [-2.0, 0.0, 0.0, 0.0, 1.0]
+    )
+    torch.testing.assert_close(
+        rt.soft_threshold(torch.tensor([-3.0, 0.5, 2.0]), 1.0), torch.tensor([-2.0, 0.0, 1.0])
+    )
 
 
 def test_l1_subgradient_is_zero_at_zero():

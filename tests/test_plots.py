@@ -11,10 +11,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from regcourse.plots import (  # noqa: E402
-    plot_coefficient_path,
     HOUSE_STYLE,
     TRAIN_COLOR,
     VAL_COLOR,
+    plot_coefficient_path,
     plot_digit_grid,
     plot_gap,
     plot_gap_comparison,
@@ -95,8 +95,10 @@ def test_plot_gap_rejects_bad_input(histories):
 
 
 def test_plot_gap_comparison_shares_y_limits(histories):
-    groups = {"no dropout": histories,
-              "dropout 0.5": [fake_history(20, s, overfit=False) for s in range(3)]}
+    groups = {
+        "no dropout": histories,
+        "dropout 0.5": [fake_history(20, s, overfit=False) for s in range(3)],
+    }
     fig, axes = plot_gap_comparison(groups)
     assert len(axes) == 2
     assert [ax.get_title() for ax in axes] == ["no dropout", "dropout 0.5"]
@@ -121,8 +123,9 @@ def test_plot_sweep_with_log_axis():
         "validation": (np.array([0.6, 0.5, 0.4, 0.55]), np.full(4, 0.02)),
         "test": ([0.6, 0.5, 0.4, 0.5], None),
     }
-    ax = plot_sweep(lambdas, curves, xlabel="λ", ylabel="loss", title="Weight decay sweep",
-                    logx=True)
+    ax = plot_sweep(
+        lambdas, curves, xlabel="λ", ylabel="loss", title="Weight decay sweep", logx=True
+    )
     assert ax.get_xscale() == "log"
     assert ax.get_title() == "Weight decay sweep" and ax.get_xlabel() == "λ"
     assert legend_texts(ax) == ["train", "validation", "test"]
@@ -187,12 +190,20 @@ def test_plot_coefficient_path_with_shared_x_axes_stays_inverted():
 def test_plot_sweep_colours_follow_meaning():
     from regcourse.plots import COLORS, NEUTRAL_COLORS, TRAIN_COLOR, VAL_COLOR
 
-    curves = {name: ([1.0, 2.0], None)
-              for name in ("train acc", "val acc", "plain", "weights at 0", "other", "mine")}
+    curves = {
+        name: ([1.0, 2.0], None)
+        for name in ("train acc", "val acc", "plain", "weights at 0", "other", "mine")
+    }
     ax = plot_sweep([1, 2], curves, "x", "y", "t", colors={"mine": "dropout"})
     drawn = [line.get_color() for line in ax.get_lines()]
-    assert drawn == [TRAIN_COLOR, VAL_COLOR, COLORS["plain"], NEUTRAL_COLORS[0],
-                     NEUTRAL_COLORS[1], COLORS["dropout"]]
+    assert drawn == [
+        TRAIN_COLOR,
+        VAL_COLOR,
+        COLORS["plain"],
+        NEUTRAL_COLORS[0],
+        NEUTRAL_COLORS[1],
+        COLORS["dropout"],
+    ]
     plt.close("all")
 
 

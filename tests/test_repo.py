@@ -18,9 +18,14 @@ def requirement_lines() -> list[str]:
 
 
 def test_every_requirement_is_pinned_exactly():
-    loose = [line for line in requirement_lines() if line != "-e ." and not re.fullmatch(
-        r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+", line
-    )]
+    loose = [
+        line
+        for line in requirement_lines()
+        if line != "-e ."
+        and not re.fullmatch(
+            r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[A-Za-z0-9.+!_-]+", line
+        )
+    ]
     assert not loose, f"requirements.txt pins every package with '==': {loose}"
 
 
@@ -47,8 +52,17 @@ def test_jupyter_book_is_pinned_to_1x():
 
 def test_the_direct_dependencies_are_pinned():
     wanted = {
-        "jupyter-book", "sphinx-exercise", "sphinx-proof", "ipykernel", "numpy", "torch",
-        "matplotlib", "scikit-learn", "pytest", "pytest-xdist", "nbval",
+        "jupyter-book",
+        "sphinx-exercise",
+        "sphinx-proof",
+        "ipykernel",
+        "numpy",
+        "torch",
+        "matplotlib",
+        "scikit-learn",
+        "pytest",
+        "pytest-xdist",
+        "nbval",
     }
     missing = sorted(wanted - set(pins()))
     assert not missing, f"requirements.txt does not pin: {missing}"

@@ -47,10 +47,17 @@ def test_chapter_code_lines_fit_the_column(path: Path):
 
 
 def test_package_and_tooling_lines_fit_the_column():
-    files = [*(ROOT / "regcourse").rglob("*.py"), *(ROOT / "_ext").glob("*.py"),
-             *(ROOT / ".ci").glob("*.py"), *(ROOT / "tests").glob("*.py")]
-    too_long = {str(f.relative_to(ROOT)): len(long_lines(f.read_text(encoding="utf-8")))
-                for f in files if long_lines(f.read_text(encoding="utf-8"))}
+    files = [
+        *(ROOT / "regcourse").rglob("*.py"),
+        *(ROOT / "_ext").glob("*.py"),
+        *(ROOT / ".ci").glob("*.py"),
+        *(ROOT / "tests").glob("*.py"),
+    ]
+    too_long = {
+        str(f.relative_to(ROOT)): len(long_lines(f.read_text(encoding="utf-8")))
+        for f in files
+        if long_lines(f.read_text(encoding="utf-8"))
+    }
     assert not too_long, f"files with lines over {MAX_COLUMNS} columns: {too_long}"
 
 
@@ -76,9 +83,12 @@ def test_every_figure_has_caption_name_alt_and_collapsed_code(path: Path):
 
 
 def test_figure_names_are_unique_across_the_book():
-    names = [cell["metadata"]["mystnb"]["figure"]["name"]
-             for path in CHAPTERS for cell in figure_cells(path)
-             if "name" in cell["metadata"].get("mystnb", {}).get("figure", {})]
+    names = [
+        cell["metadata"]["mystnb"]["figure"]["name"]
+        for path in CHAPTERS
+        for cell in figure_cells(path)
+        if "name" in cell["metadata"].get("mystnb", {}).get("figure", {})
+    ]
     assert names and len(names) == len(set(names))
 
 
@@ -125,8 +135,13 @@ def test_course_archive_holds_what_a_chapter_needs(tmp_path: Path):
     with zipfile.ZipFile(tmp_path / regcourse_book.ARCHIVE) as archive:
         names = archive.namelist()
         how_to = archive.read("regcourse-course/HOW_TO_RUN.md").decode()
-    for needed in ("requirements.txt", "pyproject.toml", "regcourse/__init__.py",
-                   "regcourse/numpy/dropout.py", "chapters/05_dropout.ipynb"):
+    for needed in (
+        "requirements.txt",
+        "pyproject.toml",
+        "regcourse/__init__.py",
+        "regcourse/numpy/dropout.py",
+        "chapters/05_dropout.ipynb",
+    ):
         assert f"regcourse-course/{needed}" in names
     assert len([n for n in names if n.endswith(".ipynb")]) == len(CHAPTERS)
     assert not [n for n in names if "__pycache__" in n or ".egg-info" in n]
@@ -144,15 +159,21 @@ def test_no_archive_when_the_build_failed(tmp_path: Path):
 def entry(authors: list[str], year: str = "2014"):
     from pybtex.database import Entry, Person
 
-    return Entry("article", fields={"title": "T", "year": year},
-                 persons={"author": [Person(name) for name in authors]})
+    return Entry(
+        "article",
+        fields={"title": "T", "year": year},
+        persons={"author": [Person(name) for name in authors]},
+    )
 
 
-@pytest.mark.parametrize(("authors", "label"), [
-    (["Bishop, Christopher M."], "Bishop, 2014"),
-    (["Ba, Jimmy", "Kiros, Jamie"], "Ba and Kiros, 2014"),
-    (["Srivastava, Nitish", "Hinton, Geoffrey", "Krizhevsky, Alex"], "Srivastava et al., 2014"),
-    (["van der Maaten, Laurens", "Hinton, Geoffrey"], "van der Maaten and Hinton, 2014"),
-])
+@pytest.mark.parametrize(
+    ("authors", "label"),
+    [
+        (["Bishop, Christopher M."], "Bishop, 2014"),
+        (["Ba, Jimmy", "Kiros, Jamie"], "Ba and Kiros, 2014"),
+        (["Srivastava, Nitish", "Hinton, Geoffrey", "Krizhevsky, Alex"], "Srivastava et al., 2014"),
+        (["van der Maaten, Laurens", "Hinton, Geoffrey"], "van der Maaten and Hinton, 2014"),
+    ],
+)
 def test_bibliography_labels_are_author_year(authors, label):
     assert regcourse_book.AuthorYearLabelStyle().format_label(entry(authors)) == label

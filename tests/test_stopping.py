@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from regcourse.stopping import (
-    Stop, generalization_loss, stop_gl, stop_patience, stop_pq, stop_up, training_progress,
+    Stop,
+    generalization_loss,
+    stop_gl,
+    stop_patience,
+    stop_pq,
+    stop_up,
+    training_progress,
 )
 from regcourse.training import EarlyStopping
 
@@ -152,7 +158,7 @@ def test_slower_criteria_never_stop_earlier():
         assert epochs == sorted(epochs)
         for stop in (stop_gl(val, 5), stop_up(val, 2), stop_patience(val, 5)):
             assert 0 <= stop.best_epoch <= stop.epoch < 60
-            assert val[stop.best_epoch] == val[:stop.epoch + 1].min()
+            assert val[stop.best_epoch] == val[: stop.epoch + 1].min()
 
 
 # --- bad arguments -----------------------------------------------------------
@@ -180,16 +186,23 @@ def test_bad_number_of_strips(s):
         stop_up([1.0, 2.0, 3.0], s)
 
 
-@pytest.mark.parametrize("curve, message", [
-    ([], "non-empty 1-D"),
-    ([[1.0, 2.0]], "non-empty 1-D"),
-    ([1.0, math.nan], "finite numbers"),
-    ([1.0, math.inf], "finite numbers"),
-    (["a", "b"], "sequence of numbers"),
-])
+@pytest.mark.parametrize(
+    "curve, message",
+    [
+        ([], "non-empty 1-D"),
+        ([[1.0, 2.0]], "non-empty 1-D"),
+        ([1.0, math.nan], "finite numbers"),
+        ([1.0, math.inf], "finite numbers"),
+        (["a", "b"], "sequence of numbers"),
+    ],
+)
 def test_bad_curves(curve, message):
-    for rule in (lambda v: stop_gl(v, 5), lambda v: stop_up(v, 1), lambda v: stop_patience(v, 2),
-                 generalization_loss):
+    for rule in (
+        lambda v: stop_gl(v, 5),
+        lambda v: stop_up(v, 1),
+        lambda v: stop_patience(v, 2),
+        generalization_loss,
+    ):
         with pytest.raises(ValueError, match=message):
             rule(curve)
 

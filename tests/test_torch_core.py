@@ -62,8 +62,9 @@ def test_numpy_cross_entropy_matches_torch(smoothing):
     loss = rnp.CrossEntropyLoss(smoothing)
     value = loss(logits, target)
     t_logits = torch.tensor(logits, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(t_logits, torch.tensor(target),
-                                            label_smoothing=smoothing)
+    ref = torch.nn.functional.cross_entropy(
+        t_logits, torch.tensor(target), label_smoothing=smoothing
+    )
     ref.backward()
     assert value == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(loss.backward(), t_logits.grad.numpy(), rtol=1e-10, atol=1e-14)
@@ -80,8 +81,12 @@ def test_mse_matches_torch():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
-     dict(lr=0.05, momentum=0.9, nesterov=True)],
+    [
+        dict(lr=0.1),
+        dict(lr=0.05, momentum=0.9),
+        dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
+        dict(lr=0.05, momentum=0.9, nesterov=True),
+    ],
     ids=["plain", "momentum", "momentum+decay", "nesterov"],
 )
 def test_sgd_trajectories_equal_torch_optim(kwargs):
@@ -91,8 +96,11 @@ def test_sgd_trajectories_equal_torch_optim(kwargs):
     np_param = rnp.Parameter(w0)
     t_ours = torch.nn.Parameter(torch.tensor(w0))
     t_ref = torch.nn.Parameter(torch.tensor(w0))
-    opts = [rnp.SGD([np_param], **kwargs), rt.SGD([t_ours], **kwargs),
-            torch.optim.SGD([t_ref], **kwargs)]
+    opts = [
+        rnp.SGD([np_param], **kwargs),
+        rt.SGD([t_ours], **kwargs),
+        torch.optim.SGD([t_ref], **kwargs),
+    ]
     for _ in range(25):
         grad = rng.standard_normal((3, 4))
         np_param.grad[...] = grad
@@ -132,8 +140,9 @@ def test_numpy_autograd_oracle_on_mse():
     """NumPy backward of an MLP under MSE equals torch autograd of the built-in layers."""
     rnp.manual_seed(1)
     model = rnp.mlp([3, 5, 2], activation=rnp.Tanh)
-    ref = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(),
-                              torch.nn.Linear(5, 2)).double()
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)
+    ).double()
     ref.load_state_dict(to_torch_state(model.state_dict()))
     rng = np.random.default_rng(3)
     x, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
@@ -191,8 +200,17 @@ def test_fit_on_cuda_matches_cpu():
     for device in ["cpu", "cuda"]:
         torch.manual_seed(0)
         model = rt.mlp([6, 16, 3], dtype=torch.float64).to(device)
-        histories.append(rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
-                                (X, y), (X, y), epochs=5, batch_size=16))
+        histories.append(
+            rt.fit(
+                model,
+                rt.CrossEntropyLoss(),
+                rt.SGD(model.parameters(), lr=0.1),
+                (X, y),
+                (X, y),
+                epochs=5,
+                batch_size=16,
+            )
+        )
     np.testing.assert_allclose(histories[0].train_loss, histories[1].train_loss, rtol=1e-9)
 
 
@@ -217,11 +235,15 @@ def test_torch_layers_reject_bad_input():
 # --- class labels: never truncated, never out of range ------------------------------
 
 
-@pytest.mark.parametrize("target, match", [
-    ([0.9, 1.7], "integer class indices"),
-    ([0, 3], r"must lie in \[0, 2\], got range \[0, 3\]"),
-    ([-1, 0], r"must lie in \[0, 2\], got range \[-1, 0\]"),
-], ids=["float", "too-large", "negative"])
+@pytest.mark.parametrize(
+    "target, match",
+    [
+        ([0.9, 1.7], "integer class indices"),
+        ([0, 3], r"must lie in \[0, 2\], got range \[0, 3\]"),
+        ([-1, 0], r"must lie in \[0, 2\], got range \[-1, 0\]"),
+    ],
+    ids=["float", "too-large", "negative"],
+)
 def test_cross_entropy_rejects_bad_labels_on_both_sides(target, match):
     logits = np.zeros((2, 3))
     with pytest.raises(ValueError, match=match):
@@ -236,24 +258,45 @@ def test_fit_rejects_non_integer_labels_instead_of_truncating_them(side):
     y = np.array([0.9, 1.7] * 5)
     model = side.mlp([2, 3])
     with pytest.raises(ValueError, match="integer class indices"):
-        side.fit(model, side.CrossEntropyLoss(), side.SGD(model.parameters(), lr=0.1),
-                 (X, y), (X, y), epochs=1, batch_size=5)
+        side.fit(
+            model,
+            side.CrossEntropyLoss(),
+            side.SGD(model.parameters(), lr=0.1),
+            (X, y),
+            (X, y),
+            epochs=1,
+            batch_size=5,
+        )
 
 
 def test_torch_fit_rejects_non_integer_labels_for_torch_nn_loss_too():
     X = np.random.default_rng(0).standard_normal((10, 2))
     model = rt.mlp([2, 3])
     with pytest.raises(ValueError, match=r"non-integer values such as \[0.5"):
-        rt.fit(model, torch.nn.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
-               (X, np.array([0.5, 1.0] * 5)), (X, np.zeros(10)), epochs=1, batch_size=5)
+        rt.fit(
+            model,
+            torch.nn.CrossEntropyLoss(),
+            rt.SGD(model.parameters(), lr=0.1),
+            (X, np.array([0.5, 1.0] * 5)),
+            (X, np.zeros(10)),
+            epochs=1,
+            batch_size=5,
+        )
 
 
 def test_torch_fit_still_accepts_whole_number_float_labels():
     X = np.random.default_rng(0).standard_normal((10, 2))
     y = np.array([0.0, 1.0] * 5)
     model = rt.mlp([2, 3])
-    history = rt.fit(model, rt.CrossEntropyLoss(), rt.SGD(model.parameters(), lr=0.1),
-                     (X, y), (X, y), epochs=1, batch_size=5)
+    history = rt.fit(
+        model,
+        rt.CrossEntropyLoss(),
+        rt.SGD(model.parameters(), lr=0.1),
+        (X, y),
+        (X, y),
+        epochs=1,
+        batch_size=5,
+    )
     assert history.epochs == 1
 
 
@@ -279,28 +322,38 @@ def test_torch_twins_print_as_torch_nn_and_as_the_numpy_side():
     rnp.manual_seed(0)
     np_model = rnp.Sequential(rnp.Linear(64, 10), rnp.ReLU(), rnp.Linear(10, 3, bias=False))
     t_model = rt.Sequential(rt.Linear(64, 10), rt.ReLU(), rt.Linear(10, 3, bias=False))
-    nn_model = torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.ReLU(),
-                                   torch.nn.Linear(10, 3, bias=False))
+    nn_model = torch.nn.Sequential(
+        torch.nn.Linear(64, 10), torch.nn.ReLU(), torch.nn.Linear(10, 3, bias=False)
+    )
     assert repr(np_model) == repr(t_model) == repr(nn_model)
-    for np_layer, t_layer in [(rnp.Flatten(), rt.Flatten()), (rnp.Unflatten(1, (2, 3)),
-                                                                rt.Unflatten(1, (2, 3))),
-                              (rnp.GlobalAvgPool(), rt.GlobalAvgPool()), (rnp.SELU(), rt.SELU()),
-                              (rnp.Dropout(0.3), rt.Dropout(0.3)),
-                              (rnp.Dropout(0.3, mode="vanilla"), rt.Dropout(0.3, mode="vanilla")),
-                              (rnp.GaussianDropout(0.2), rt.GaussianDropout(0.2)),
-                              (rnp.AlphaDropout(0.1), rt.AlphaDropout(0.1)),
-                              (rnp.GaussianNoise(0.5), rt.GaussianNoise(0.5)),
-                              (rnp.CrossEntropyLoss(0.1), rt.CrossEntropyLoss(0.1)),
-                              (rnp.MSELoss(), rt.MSELoss())]:
+    for np_layer, t_layer in [
+        (rnp.Flatten(), rt.Flatten()),
+        (rnp.Unflatten(1, (2, 3)), rt.Unflatten(1, (2, 3))),
+        (rnp.GlobalAvgPool(), rt.GlobalAvgPool()),
+        (rnp.SELU(), rt.SELU()),
+        (rnp.Dropout(0.3), rt.Dropout(0.3)),
+        (rnp.Dropout(0.3, mode="vanilla"), rt.Dropout(0.3, mode="vanilla")),
+        (rnp.GaussianDropout(0.2), rt.GaussianDropout(0.2)),
+        (rnp.AlphaDropout(0.1), rt.AlphaDropout(0.1)),
+        (rnp.GaussianNoise(0.5), rt.GaussianNoise(0.5)),
+        (rnp.CrossEntropyLoss(0.1), rt.CrossEntropyLoss(0.1)),
+        (rnp.MSELoss(), rt.MSELoss()),
+    ]:
         assert repr(np_layer) == repr(t_layer)
 
 
 def test_both_sides_have_reset_parameters_on_every_layer_with_parameters():
-    layers = [("Linear", (3, 2)), ("Conv1d", (2, 3, 3)), ("Conv2d", (2, 3, 3)),
-              ("BatchNorm1d", (4,)), ("BatchNorm2d", (4,)), ("LayerNorm", (4,))]
+    layers = [
+        ("Linear", (3, 2)),
+        ("Conv1d", (2, 3, 3)),
+        ("Conv2d", (2, 3, 3)),
+        ("BatchNorm1d", (4,)),
+        ("BatchNorm2d", (4,)),
+        ("LayerNorm", (4,)),
+    ]
     for name, args in layers:
         for side in (rnp, rt):
-            assert callable(getattr(getattr(side, name)(*args), "reset_parameters")), (side, name)
+            assert callable(getattr(side, name)(*args).reset_parameters), (side, name)
 
 
 def test_flatten_uses_one_shape_rule_on_both_sides():

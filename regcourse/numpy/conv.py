@@ -42,7 +42,12 @@ from regcourse._shapes import (
     spatial_axes,
 )
 from regcourse.numpy.core import (
-    DTYPE, Module, Parameter, _check_upstream, _require_forward, as_generator,
+    DTYPE,
+    Module,
+    Parameter,
+    _check_upstream,
+    _require_forward,
+    as_generator,
 )
 
 
@@ -73,7 +78,7 @@ def add_windows_back(dwindows, shape, stride):
     (k of them in 1-D, kh*kw in 2-D): offset j of window t lands at s*t + j.
     """
     n = len(stride)
-    out, kernel = dwindows.shape[2:2 + n], dwindows.shape[2 + n:]
+    out, kernel = dwindows.shape[2 : 2 + n], dwindows.shape[2 + n :]
     dx = np.zeros(shape, dtype=DTYPE)
     for offset in np.ndindex(*kernel):
         target = tuple(slice(j, j + s * (m - 1) + 1, s) for j, s, m in zip(offset, stride, out))
@@ -86,8 +91,15 @@ class _ConvNd(Module):
 
     n_spatial = 0
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+    ):
         n = self.n_spatial
         self.in_channels = positive_int("in_channels", in_channels)
         self.out_channels = positive_int("out_channels", out_channels)
@@ -172,8 +184,9 @@ class _MaxPoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         name = type(self).__name__
-        self.kernel_size, self.stride = pool_arguments(name, kernel_size, stride, padding,
-                                                       self.n_spatial)
+        self.kernel_size, self.stride = pool_arguments(
+            name, kernel_size, stride, padding, self.n_spatial
+        )
         self._cache = None
 
     def forward(self, x):
@@ -183,7 +196,7 @@ class _MaxPoolNd(Module):
         spatial = check_input(label, x.shape, n)
         output_size(label, spatial, self.kernel_size, self.stride, (0,) * n)
         cols = windows(x, self.kernel_size, self.stride)  # (N, C, *out, *k)
-        flat = cols.reshape(cols.shape[:2 + n] + (-1,))  # each window in a row of k values
+        flat = cols.reshape(cols.shape[: 2 + n] + (-1,))  # each window in a row of k values
         index = flat.argmax(axis=-1)[..., None]  # the first largest value
         self._cache = (index, cols.shape, x.shape)
         return np.take_along_axis(flat, index, axis=-1)[..., 0]

@@ -37,8 +37,7 @@ def as_generator(generator_or_seed=None) -> np.random.Generator:
         return generator()
     if isinstance(generator_or_seed, np.random.Generator):
         return generator_or_seed
-    if isinstance(generator_or_seed, (int, np.integer)) and not isinstance(generator_or_seed,
-                                                                           bool):
+    if isinstance(generator_or_seed, (int, np.integer)) and not isinstance(generator_or_seed, bool):
         return np.random.default_rng(int(generator_or_seed))
     raise ValueError(
         "generator must be None, an int seed or a np.random.Generator, "
@@ -173,8 +172,9 @@ class Module:
         """``Name(extra_repr)``, or one line per child: torch.nn.Module's format."""
         extra = self.extra_repr()
         lines = extra.split("\n") if extra else []
-        children = [f"({name}): {_add_indent(repr(child), 2)}"
-                    for name, child in self.named_children()]
+        children = [
+            f"({name}): {_add_indent(repr(child), 2)}" for name, child in self.named_children()
+        ]
         if len(lines) == 1 and not children:
             return f"{type(self).__name__}({lines[0]})"
         if not lines and not children:
@@ -305,8 +305,10 @@ class Linear(Module):
         return dout @ self.weight.data
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class ReLU(Module):

@@ -20,7 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from regcourse._checks import (
-    check_drop_probability, check_dropout_mode, check_frozen_shape, positive_int,
+    check_drop_probability,
+    check_dropout_mode,
+    check_frozen_shape,
+    positive_int,
 )
 from regcourse._constants import DROPOUT_MODES, SELU_ALPHA, SELU_SCALE, alpha_dropout_coefficients
 from regcourse.numpy.core import DTYPE, Module, _check_upstream, _require_forward
@@ -141,14 +144,18 @@ class SELU(Module):
 
     def forward(self, x):
         self._x = np.asarray(x, dtype=DTYPE)
-        return SELU_SCALE * np.where(self._x > 0, self._x,
-                                     SELU_ALPHA * np.expm1(np.minimum(self._x, 0)))
+        return SELU_SCALE * np.where(
+            self._x > 0, self._x, SELU_ALPHA * np.expm1(np.minimum(self._x, 0))
+        )
 
     def backward(self, dout):
         _require_forward(self._x, self)
         dout = _check_upstream(dout, self._x.shape, self)
-        return dout * SELU_SCALE * np.where(self._x > 0, 1.0,
-                                            SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
+        return (
+            dout
+            * SELU_SCALE
+            * np.where(self._x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(self._x, 0)))
+        )
 
 
 def mc_predict(model: Module, x, n_samples: int = 50, seed: int = 0):

@@ -46,8 +46,14 @@ class _BatchNorm(Module):
     _buffer_names = ("running_mean", "running_var", "num_batches_tracked")
     expected_ndim: tuple[int, ...] = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ):
         self.num_features = positive_int("num_features", num_features)
         self.eps = non_negative("eps", eps)
         self.momentum = None if momentum is None else in_unit_interval("momentum", momentum)
@@ -93,8 +99,7 @@ class _BatchNorm(Module):
         return shape
 
     def check_input(self, x):
-        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim,
-                               self.num_features)
+        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim, self.num_features)
 
     def update_running_stats(self, mean, var, count):
         self.num_batches_tracked += 1
@@ -143,8 +148,10 @@ class _BatchNorm(Module):
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -215,5 +222,6 @@ class LayerNorm(Module):
         return normalize_backward(dout, x_hat, inv_sigma, axes)
 
     def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

@@ -83,8 +83,14 @@ class SGD(Optimizer):
     ``.buffers`` (a list), not in a per-parameter ``state`` dict.
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
         self.momentum = non_negative("momentum", momentum)
@@ -135,8 +141,14 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params)
         self.lr = non_negative("lr", lr)
         self.betas = check_betas(betas)
@@ -174,8 +186,14 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 
@@ -204,4 +222,3 @@ class ProximalSGD(Optimizer):
             p.data -= self.lr * p.grad
             if p.data.ndim >= 2:
                 p.data[...] = self.penalty.prox(p.data, self.lr)
-

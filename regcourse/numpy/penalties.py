@@ -76,8 +76,10 @@ class ElasticNet:
 
     def value(self, w) -> float:
         w = np.asarray(w)
-        return self.lam * (self.l1_ratio * float(np.sum(np.abs(w)))
-                           + 0.5 * (1 - self.l1_ratio) * float(np.sum(w**2)))
+        return self.lam * (
+            self.l1_ratio * float(np.sum(np.abs(w)))
+            + 0.5 * (1 - self.l1_ratio) * float(np.sum(w**2))
+        )
 
     def grad(self, w):
         w = np.asarray(w)
@@ -86,8 +88,9 @@ class ElasticNet:
     def prox(self, w, step: float):
         """Soft-threshold by step*lam*l1_ratio, then shrink by 1/(1 + step*lam*(1 - l1_ratio))."""
         step = non_negative("step", step)
-        return (soft_threshold(w, step * self.lam * self.l1_ratio)
-                / (1.0 + step * self.lam * (1 - self.l1_ratio)))
+        return soft_threshold(w, step * self.lam * self.l1_ratio) / (
+            1.0 + step * self.lam * (1 - self.l1_ratio)
+        )
 
     def __repr__(self):
         return f"ElasticNet(lam={self.lam}, l1_ratio={self.l1_ratio})"

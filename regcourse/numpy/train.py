@@ -8,8 +8,13 @@ from regcourse.history import History
 from regcourse.numpy.core import DTYPE, Module, check_no_shared_modules
 from regcourse.numpy.random import manual_seed
 from regcourse.training import (
-    check_fit_arguments, check_transformed, finish_early_stopping, is_classification,
-    is_penalized, minibatches, report_progress,
+    check_fit_arguments,
+    check_transformed,
+    finish_early_stopping,
+    is_classification,
+    is_penalized,
+    minibatches,
+    report_progress,
 )
 
 
@@ -71,8 +76,20 @@ def mixup_backward(model: Module, loss_fn, mixup, x, y, rng: np.random.Generator
     model.backward(dz)
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, *, penalty=None,
-                    constraint=None, transform=None, mixup=None):
+def train_one_epoch(
+    model,
+    loss_fn,
+    optimizer,
+    X,
+    y,
+    batch_size,
+    rng,
+    *,
+    penalty=None,
+    constraint=None,
+    transform=None,
+    mixup=None,
+):
     """One pass over (X, y) in random mini-batches: forward, backward, (penalty), step.
 
     The options after ``rng`` are keyword-only, in ``fit``'s order; ``rng`` stays
@@ -110,9 +127,24 @@ def check_device(device) -> None:
         )
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=None,
-        constraint=None, transform=None, mixup=None, early_stopping=None, seed=0, device=None,
-        progress=False) -> History:
+def fit(
+    model,
+    loss_fn,
+    optimizer,
+    train,
+    val,
+    epochs,
+    batch_size,
+    *,
+    penalty=None,
+    constraint=None,
+    transform=None,
+    mixup=None,
+    early_stopping=None,
+    seed=0,
+    device=None,
+    progress=False,
+) -> History:
     """Train ``model`` on ``train = (X, y)`` and record metrics on it and on ``val`` every epoch.
 
     The signature is ``regcourse.torch.fit``'s, argument for argument; everything
@@ -145,8 +177,9 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=No
 
     Returns a ``History``; the model is left in evaluation mode.
     """
-    check_fit_arguments(train, val, epochs, batch_size, transform, mixup,
-                        is_classification(loss_fn))
+    check_fit_arguments(
+        train, val, epochs, batch_size, transform, mixup, is_classification(loss_fn)
+    )
     check_device(device)
     check_no_shared_modules(model)
     X, y = np.asarray(train[0], dtype=DTYPE), np.asarray(train[1])
@@ -157,8 +190,19 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=No
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=penalty,
-                        constraint=constraint, transform=transform, mixup=mixup)
+        train_one_epoch(
+            model,
+            loss_fn,
+            optimizer,
+            X,
+            y,
+            batch_size,
+            rng,
+            penalty=penalty,
+            constraint=constraint,
+            transform=transform,
+            mixup=mixup,
+        )
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)

@@ -51,8 +51,17 @@ def windows(x, kernel, stride):
 class _ConvNd(nn.Module):
     n_spatial = 0
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         n = self.n_spatial
         self.in_channels = positive_int("in_channels", in_channels)
@@ -118,8 +127,9 @@ class _MaxPoolNd(nn.Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         name = type(self).__name__
-        self.kernel_size, self.stride = pool_arguments(name, kernel_size, stride, padding,
-                                                       self.n_spatial)
+        self.kernel_size, self.stride = pool_arguments(
+            name, kernel_size, stride, padding, self.n_spatial
+        )
 
     def forward(self, x):
         n = self.n_spatial
@@ -127,7 +137,7 @@ class _MaxPoolNd(nn.Module):
         spatial = check_input(label, x.shape, n)
         output_size(label, spatial, self.kernel_size, self.stride, (0,) * n)
         cols = windows(x, self.kernel_size, self.stride)  # (N, C, *out, *k)
-        flat = cols.reshape(cols.shape[:2 + n] + (-1,))  # each window in a row of k values
+        flat = cols.reshape(cols.shape[: 2 + n] + (-1,))  # each window in a row of k values
         index = flat.argmax(dim=-1, keepdim=True)  # the first largest value
         return flat.gather(-1, index).squeeze(-1)
 

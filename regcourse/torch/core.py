@@ -19,8 +19,9 @@ from regcourse._shapes import flat_shape, unflatten_arguments, unflatten_shape
 class Linear(nn.Module):
     """y = x W^T + b, ``weight`` (out, in), ``bias`` (out,); initialized as ``torch.nn.Linear``."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         self.in_features = positive_int("in_features", in_features)
         self.out_features = positive_int("out_features", out_features)
@@ -54,8 +55,10 @@ class Linear(nn.Module):
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class ReLU(nn.Module):

@@ -14,7 +14,10 @@ import torch
 from torch import nn
 
 from regcourse._checks import (
-    check_drop_probability, check_dropout_mode, check_frozen_shape, positive_int,
+    check_drop_probability,
+    check_dropout_mode,
+    check_frozen_shape,
+    positive_int,
 )
 from regcourse._constants import SELU_ALPHA, SELU_SCALE, alpha_dropout_coefficients
 

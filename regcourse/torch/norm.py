@@ -19,8 +19,16 @@ from regcourse._shapes import check_batch_norm_input, normalized_shape_tuple
 class _BatchNorm(nn.Module):
     expected_ndim: tuple[int, ...] = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         self.num_features = positive_int("num_features", num_features)
         self.eps = non_negative("eps", eps)
@@ -37,8 +45,9 @@ class _BatchNorm(nn.Module):
         if track_running_stats:
             self.register_buffer("running_mean", torch.empty(num_features, **factory))
             self.register_buffer("running_var", torch.empty(num_features, **factory))
-            self.register_buffer("num_batches_tracked",
-                                 torch.tensor(0, dtype=torch.long, device=device))
+            self.register_buffer(
+                "num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device)
+            )
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.reset_parameters()
@@ -74,8 +83,7 @@ class _BatchNorm(nn.Module):
         return shape
 
     def check_input(self, x):
-        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim,
-                               self.num_features)
+        check_batch_norm_input(type(self).__name__, x.shape, self.expected_ndim, self.num_features)
 
     @torch.no_grad()
     def update_running_stats(self, mean, var, count):
@@ -110,8 +118,10 @@ class _BatchNorm(nn.Module):
         return self.weight.reshape(shape) * x_hat + self.bias.reshape(shape)
 
     def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -135,8 +145,14 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(nn.Module):
     """Statistics over the last ``len(normalized_shape)`` dimensions of each sample."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         self.normalized_shape = normalized_shape_tuple(normalized_shape)
         self.eps = non_negative("eps", eps)
@@ -172,5 +188,6 @@ class LayerNorm(nn.Module):
         return self.weight * x_hat + self.bias if self.elementwise_affine else x_hat
 
     def extra_repr(self):
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

@@ -36,15 +36,22 @@ class SGD(torch.optim.Optimizer):
     ``lr`` has no default, and there is no ``dampening`` (always 0).
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
         lr = non_negative("lr", lr)
         momentum = non_negative("momentum", momentum)
         weight_decay = non_negative("weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("nesterov momentum needs momentum > 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      nesterov=nesterov))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+        )
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -89,10 +96,18 @@ class Adam(torch.optim.Optimizer):
 
     decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         defaults = dict(
-            lr=non_negative("lr", lr), betas=check_betas(betas), eps=non_negative("eps", eps),
+            lr=non_negative("lr", lr),
+            betas=check_betas(betas),
+            eps=non_negative("eps", eps),
             weight_decay=non_negative("weight_decay", weight_decay),
         )
         super().__init__(params, defaults)
@@ -137,8 +152,14 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 

@@ -64,16 +64,18 @@ class ElasticNet:
         self.l1_ratio = in_unit_interval("l1_ratio", l1_ratio)
 
     def value(self, w):
-        return self.lam * (self.l1_ratio * w.abs().sum()
-                           + 0.5 * (1 - self.l1_ratio) * (w * w).sum())
+        return self.lam * (
+            self.l1_ratio * w.abs().sum() + 0.5 * (1 - self.l1_ratio) * (w * w).sum()
+        )
 
     def grad(self, w):
         return self.lam * (self.l1_ratio * torch.sign(w) + (1 - self.l1_ratio) * w)
 
     def prox(self, w, step: float):
         step = non_negative("step", step)
-        return (soft_threshold(w, step * self.lam * self.l1_ratio)
-                / (1.0 + step * self.lam * (1 - self.l1_ratio)))
+        return soft_threshold(w, step * self.lam * self.l1_ratio) / (
+            1.0 + step * self.lam * (1 - self.l1_ratio)
+        )
 
     def __repr__(self):
         return f"ElasticNet(lam={self.lam}, l1_ratio={self.l1_ratio})"

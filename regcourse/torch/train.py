@@ -10,8 +10,13 @@ from torch import nn
 
 from regcourse.history import History
 from regcourse.training import (
-    check_fit_arguments, check_transformed, finish_early_stopping, is_classification,
-    is_penalized, minibatches, report_progress,
+    check_fit_arguments,
+    check_transformed,
+    finish_early_stopping,
+    is_classification,
+    is_penalized,
+    minibatches,
+    report_progress,
 )
 
 
@@ -133,8 +138,20 @@ def mixup_loss(model: nn.Module, loss_fn, mixup, x, y, rng: np.random.Generator)
     return lam * loss_fn(z, y) + (1 - lam) * loss_fn(z, y[pi])
 
 
-def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, *, penalty=None,
-                    constraint=None, transform=None, mixup=None):
+def train_one_epoch(
+    model,
+    loss_fn,
+    optimizer,
+    X,
+    y,
+    batch_size,
+    rng,
+    *,
+    penalty=None,
+    constraint=None,
+    transform=None,
+    mixup=None,
+):
     """One pass in random mini-batches: forward, loss (+ penalty), autograd backward, step.
 
     The options after ``rng`` are keyword-only, in ``fit``'s order; ``rng`` stays
@@ -162,9 +179,24 @@ def train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, *, penalty
                     w.copy_(constraint.project(w))
 
 
-def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=None,
-        constraint=None, transform=None, mixup=None, early_stopping=None, seed=0, device=None,
-        progress=False) -> History:
+def fit(
+    model,
+    loss_fn,
+    optimizer,
+    train,
+    val,
+    epochs,
+    batch_size,
+    *,
+    penalty=None,
+    constraint=None,
+    transform=None,
+    mixup=None,
+    early_stopping=None,
+    seed=0,
+    device=None,
+    progress=False,
+) -> History:
     """Train a torch model; the twin of ``regcourse.numpy.fit``, argument for argument.
 
     The signature is the NumPy ``fit``'s; everything after ``batch_size`` is
@@ -200,8 +232,19 @@ def fit(model, loss_fn, optimizer, train, val, epochs, batch_size, *, penalty=No
     if early_stopping is not None:
         early_stopping.reset()
     for epoch in range(epochs):
-        train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, penalty=penalty,
-                        constraint=constraint, transform=transform, mixup=mixup)
+        train_one_epoch(
+            model,
+            loss_fn,
+            optimizer,
+            X,
+            y,
+            batch_size,
+            rng,
+            penalty=penalty,
+            constraint=constraint,
+            transform=transform,
+            mixup=mixup,
+        )
         train_loss, train_acc = evaluate(model, loss_fn, X, y)
         val_loss, val_acc = evaluate(model, loss_fn, X_val, y_val)
         history.record(train_loss, val_loss, train_acc, val_acc)
