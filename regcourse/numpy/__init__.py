@@ -25,6 +25,12 @@ from regcourse.numpy.gradcheck import (
     relative_error,
 )
 from regcourse.numpy.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
+from regcourse.numpy.multitask import (
+    MultiTaskLoss,
+    MultiTaskModel,
+    evaluate_multitask,
+    fit_multitask,
+)
 from regcourse.numpy.noise import GaussianNoise
 from regcourse.numpy.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.numpy.optim import SGD, Adam, AdamW, Optimizer, Optimizers, ProximalSGD
@@ -85,4 +91,8 @@ __all__ = [
     "relative_error",
     "check_module_gradients",
     "check_loss_gradient",
+    "MultiTaskModel",
+    "MultiTaskLoss",
+    "fit_multitask",
+    "evaluate_multitask",
 ]

@@ -10,6 +10,12 @@ from regcourse.torch.core import Flatten, Linear, ReLU, Sequential, Tanh, Unflat
 from regcourse.torch.device import default_device
 from regcourse.torch.dropout import SELU, AlphaDropout, Dropout, GaussianDropout, mc_predict
 from regcourse.torch.losses import CrossEntropyLoss, MSELoss, log_softmax, softmax
+from regcourse.torch.multitask import (
+    MultiTaskLoss,
+    MultiTaskModel,
+    evaluate_multitask,
+    fit_multitask,
+)
 from regcourse.torch.noise import GaussianNoise
 from regcourse.torch.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from regcourse.torch.optim import SGD, Adam, AdamW, ProximalSGD
@@ -62,4 +68,8 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",
+    "MultiTaskModel",
+    "MultiTaskLoss",
+    "fit_multitask",
+    "evaluate_multitask",
 ]
