@@ -351,6 +351,20 @@ def _train_mixup(task, alpha, seed):
     return model
 
 
+def _train_ensemble(task, k, seed):
+    # k baseline MLPs on the seed's training set, from the initial weights of
+    # member_seeds(seed, k) (member 0 is the baseline's own network), each trained by
+    # task.fit (the same mini-batch order); the module outputs the log of their mean softmax
+    from regcourse.ensemble import member_seeds, torch_module
+
+    members = []
+    for member_seed in member_seeds(seed, k):
+        _seeded(member_seed)
+        members.append(baseline_mlp())
+        task.fit(members[-1], seed)
+    return torch_module(members)
+
+
 BASELINE = "baseline MLP"
 
 register(
@@ -443,6 +457,15 @@ register(
         grid=(0.2, 0.4, 1.0),
         setting_name="α",
         chapter="Label smoothing and mixup",
+    )
+)
+register(
+    Recipe(
+        "ensemble of 3 MLPs",
+        _train_ensemble,
+        grid=(3,),  # not tuned: k is a budget (k runs), not a strength
+        setting_name="k",
+        chapter="Ensembles and bagging",
     )
 )
 

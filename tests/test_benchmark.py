@@ -70,6 +70,7 @@ def test_the_chapters_recipes_are_registered_baseline_first():
         "augmentation (shift + scale)",
         "label smoothing",
         "mixup",
+        "ensemble of 3 MLPs",
     ):
         assert name in names
     assert bm.get_recipe("dropout").grid == (0.1, 0.2, 0.3)
@@ -148,6 +149,25 @@ def test_task_fit_with_early_stopping_returns_the_history():
 def test_the_training_procedure_recipes_train(name):
     recipe = bm.get_recipe(name)
     result = bm.score(recipe, recipe.grid[0], TINY)
+    assert result["test_acc"].shape == (2,) and np.all(result["test_acc"] > 0.05)
+
+
+def test_the_ensemble_recipe_averages_k_networks_the_first_the_baselines():
+    import regcourse.torch as rt
+    from regcourse.ensemble import predict_proba
+
+    recipe = bm.get_recipe("ensemble of 3 MLPs")
+    assert recipe.grid == (3,) and recipe.describe(3) == "k\u00a0=\u00a03"
+    ensemble = recipe.train(TINY, 2, 1)
+    baseline = bm.get_recipe(bm.BASELINE).train(TINY, None, 1)
+    assert len(ensemble.members) == 2 and not ensemble.training
+    first, second = (list(m.parameters()) for m in ensemble.members)
+    assert all(torch.equal(p, q) for p, q in zip(first, baseline.parameters()))
+    assert not torch.equal(first[0], second[0])  # another initialization
+    X = torch.tensor(TINY.splits(1).test[0], dtype=torch.float32)
+    mean = np.mean([predict_proba(m, X) for m in ensemble.members], axis=0)
+    np.testing.assert_allclose(torch.exp(rt.predict(ensemble, X)).numpy(), mean, atol=1e-5)
+    result = bm.score(recipe, 2, TINY)
     assert result["test_acc"].shape == (2,) and np.all(result["test_acc"] > 0.05)
 
 
