@@ -1,0 +1,1226 @@
+"""Check your own implementations against the course's reference.
+
+In a notebook::
+
+    from regcourse import check
+
+    def dropout_forward(x, p, rng):
+        ...
+
+    check.dropout_forward(dropout_forward)
+
+Every checker runs on your function what our own tests run on the reference
+layers of ``regcourse.numpy``: values, numerical gradient checks, statistical
+checks, shapes and edge cases. It returns a :class:`Report`: ``report.passed``
+is True when every check passes, and printing it (or leaving it as the last
+line of a cell) lists each check with ✓ or ✗ and says what looks wrong.
+
+A checker never raises because your answer is wrong: an exception inside your
+code is reported with its type, its message and the line of your code it came
+from; a wrong return type or shape is reported too.
+
+The checkers: :func:`l2_penalty`, :func:`soft_threshold`, :func:`dropout_forward`,
+:func:`batchnorm_forward`, :func:`batchnorm_backward`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sysconfig
+import traceback
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from regcourse.numpy.dropout import Dropout
+from regcourse.numpy.gradcheck import numerical_gradient
+from regcourse.numpy.norm import BatchNorm1d, normalize_backward
+from regcourse.numpy.penalties import L2
+from regcourse.numpy.penalties import soft_threshold as _reference_soft_threshold
+
+__all__ = [
+    "Report",
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "dropout_forward",
+    "l2_penalty",
+    "soft_threshold",
+]
+
+RTOL, ATOL = 1e-6, 1e-9  # values compared with the reference
+SUSPECT_RTOL = 1e-7  # a typical mistake is recognised when the answer matches it this closely
+GRAD_TOL = 1e-5  # relative error allowed against central differences
+SIGMAS = 5  # margin of the statistical checks: a correct answer fails once in ~2 million runs
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+_SYMBOLS = {PASS: "✓", FAIL: "✗", SKIP: "–"}
+_COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", SKIP: "#6e7781"}
+
+
+# ----------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class CheckResult:
+    """One line of a report: what was checked, whether it passed, and why not."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+@dataclass
+class Report:
+    """What a checker found: ``.passed``, ``.checks`` (a list of :class:`CheckResult`) and a
+    readable ``str()`` listing every check with ✓ (passed), ✗ (failed) or – (not run)."""
+
+    title: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every check ran and passed."""
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"all {len(self.checks)} checks passed"
+        skipped = sum(c.status == SKIP for c in self.checks)
+        text = f"{len(self.failures)} of {len(self.checks)} checks failed"
+        return text + (f", {skipped} not run" if skipped else "")
+
+    def __str__(self) -> str:
+        lines = [f"{self.title}: {self.summary()} {'✓' if self.passed else '✗'}"]
+        for check in self.checks:
+            lines.append(f"  {_SYMBOLS[check.status]} {check.name}")
+            lines += [f"      {line}" for line in check.detail.splitlines()]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = _COLOURS[PASS if self.passed else FAIL]
+        items = "".join(_html_item(check) for check in self.checks)
+        return (
+            f"<div><p><b>{html.escape(self.title)}</b>: "
+            f'<span style="color:{colour}">{html.escape(self.summary())}</span></p>'
+            f'<ul style="list-style:none;padding-left:0.5em;margin-top:0">{items}</ul></div>'
+        )
+
+
+def _html_item(check: CheckResult) -> str:
+    symbol = f'<span style="color:{_COLOURS[check.status]}">{_SYMBOLS[check.status]}</span>'
+    detail = ""
+    if check.detail:
+        detail = (
+            '<div style="margin-left:1.6em;white-space:pre-wrap;font-size:90%">'
+            f"{html.escape(check.detail)}</div>"
+        )
+    return f"<li>{symbol} {html.escape(check.name)}{detail}</li>"
+
+
+# ----------------------------------------------------------------------------------------------
+# Running checks without ever raising
+
+
+class _Fail(Exception):
+    """A check failed; the message is addressed to the student."""
+
+
+class _StudentRaised(Exception):
+    """The student's code raised; the message says what and where."""
+
+
+def _fail(message: str):
+    raise _Fail(message)
+
+
+@dataclass
+class _Check:
+    name: str
+    run: object  # a callable; it raises _Fail on failure, and may return a note (a str)
+    essential: bool = False  # when it fails, the later checks are not run
+
+
+def _run(title: str, functions: dict, checks: list[_Check]) -> Report:
+    """Run the checks in order and collect a report; only KeyboardInterrupt and the like escape."""
+    names = ", ".join(getattr(f, "__name__", type(f).__name__) for f in functions.values())
+    report = Report(f"check.{title}({names})")
+    for role, fn in functions.items():
+        if not callable(fn):
+            detail = (
+                f"{role} should be a function, got {_describe(fn)}: pass the function itself "
+                "(my_function), not the result of calling it (my_function(...))"
+            )
+            report.checks.append(CheckResult(f"{role} is a function", FAIL, detail))
+            return report
+    stopped = False
+    for check in checks:
+        if stopped:
+            report.checks.append(CheckResult(check.name, SKIP))
+            continue
+        result = _run_one(check)
+        report.checks.append(result)
+        stopped = check.essential and not result.passed
+        if stopped and check is not checks[-1]:
+            result.detail += "\n(the checks below need this one: fix it first; they were not run)"
+    return report
+
+
+def _run_one(check: _Check) -> CheckResult:
+    try:
+        note = check.run()
+    except (_Fail, _StudentRaised) as failure:
+        return CheckResult(check.name, FAIL, str(failure))
+    except Exception as exc:  # what the student returned broke the checker: still report it
+        message = f"could not check what your code returned ({type(exc).__name__}: {exc})"
+        return CheckResult(check.name, FAIL, message)
+    return CheckResult(check.name, PASS, note if isinstance(note, str) else "")
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders whose code is not the student's: the standard library, installed packages,
+    and this package."""
+    paths = sysconfig.get_paths()
+    dirs = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    dirs.add(os.path.dirname(os.path.abspath(__file__)))
+    return tuple(os.path.realpath(d) + os.sep for d in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+def _student_frame(exc: BaseException):
+    """The deepest traceback frame in the student's own code (else the deepest one)."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first is _call itself
+    own = [f for f in frames if not os.path.realpath(f.filename).startswith(_LIBRARY_DIRS)]
+    return (own or frames or [None])[-1]
+
+
+def _describe_exception(exc: BaseException, who: str, n_args: int) -> str:
+    text = f"{who} raised {type(exc).__name__}: {exc}"
+    frame = _student_frame(exc)
+    if frame is None:  # the call itself failed
+        return text + f"\n  it is called with {n_args} arguments: check its parameters"
+    code = f": {frame.line.strip()}" if frame.line else ""
+    return text + f"\n  in {frame.name}, line {frame.lineno}{code}"
+
+
+def _call(fn, *args, who: str = "your function", copy: bool = True):
+    """Call the student's function (on copies of the arrays, unless ``copy=False``); report an
+    exception, never propagate it."""
+    if copy:
+        args = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    except Exception as exc:
+        raise _StudentRaised(_describe_exception(exc, who, len(args))) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Validating and comparing what the student returned
+
+
+def _describe(value) -> str:
+    if value is None:
+        return "None (did you forget a `return`?)"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)} values"
+    if isinstance(value, int | float | np.number):
+        return f"a single number ({float(value):.4g})"
+    return f"a value of type {type(value).__name__}"
+
+
+def _unpack(result, names: tuple[str, ...], who: str = "your function"):
+    """The values of the tuple a student's function returns, or a failure saying what came
+    back."""
+    if isinstance(result, tuple | list) and len(result) == len(names):
+        return result
+    _fail(
+        f"{who} should return {len(names)} values, ({', '.join(names)}); "
+        f"it returned {_describe(result)}"
+    )
+
+
+def _shape_hint(got: tuple, want: tuple) -> str:
+    if got == ():
+        return ": a single number, did you sum or average the entries?"
+    if len(want) > 1 and got == want[::-1]:
+        return ": transposed?"
+    if int(np.prod(got)) == int(np.prod(want)):
+        return ": the right number of entries, did you reshape or flatten?"
+    return ""
+
+
+def _array(value, what: str, shape: tuple, hints: dict | None = None, nan_hint: str = ""):
+    """``value`` as a float64 array of the given shape, or a failure addressed to the student."""
+    if value is None:
+        _fail(f"{what} is None: did you forget a `return`?")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(f"{what} should be a NumPy array, got {_describe(value)}")
+    if arr.shape != tuple(shape):
+        hint = (hints or {}).get(arr.shape) or _shape_hint(arr.shape, tuple(shape))
+        _fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}{hint}")
+    if not np.all(np.isfinite(arr)):
+        _fail(f"{what} contains NaN or inf{nan_hint}")
+    return arr
+
+
+def _scalar(value, what: str) -> float:
+    """``value`` as a float, or a failure addressed to the student."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(f"{what} should be a single number, got {_describe(value)}")
+    if arr.size != 1:
+        _fail(f"{what} should be a single number, got {_describe(value)}: did you forget to sum?")
+    return float(_array(arr.reshape(()), what, ()))
+
+
+def _close(a, b, rtol: float = RTOL) -> bool:
+    return np.shape(a) == np.shape(b) and bool(np.allclose(a, b, rtol=rtol, atol=ATOL))
+
+
+def _rel_error(a, b) -> float:
+    """||a - b|| / (||a|| + ||b||): 0 when equal, 1 when unrelated, tiny for rounding."""
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / scale) if scale > 0 else 0.0
+
+
+def _fmt(arr) -> str:
+    return np.array2string(np.asarray(arr), precision=4, separator=", ", threshold=8)
+
+
+def _mismatch(got, expected, what: str) -> str:
+    """A generic message: how far off ``got`` is, as a factor if it is proportional."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    scale = float(np.vdot(expected, expected))
+    if scale > 0:
+        factor = float(np.vdot(got, expected)) / scale
+        if abs(factor - 1) > 1e-3 and _close(got, factor * expected, rtol=1e-4):
+            return f"{what} is {factor:.3g}× the expected value"
+    if got.ndim == 0:
+        return f"{what} is {float(got):.6g}, expected {float(expected):.6g}"
+    i = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+    index = tuple(int(k) for k in i)
+    mine, theirs = got[i] + 0.0, expected[i] + 0.0  # + 0.0: no "-0"
+    digits = 6 if abs(mine - theirs) > 1e-4 * abs(theirs) else 10  # enough to see the difference
+    return (
+        f"{what} differs from the expected value; the largest difference is at index {index}: "
+        f"yours is {mine:.{digits}g}, expected {theirs:.{digits}g}"
+    )
+
+
+def _compare(got, expected, what: str, suspects=()):
+    """Pass if ``got`` matches ``expected``; otherwise fail with the hint of the first typical
+    mistake ``got`` matches, or with a generic message."""
+    if _close(got, expected):
+        return
+    for candidate, hint in suspects:
+        if _close(got, candidate, rtol=SUSPECT_RTOL):
+            _fail(hint)
+    _fail(_mismatch(got, expected, what))
+
+
+def _unchanged(before, after, name: str, example: str, who: str = "your function"):
+    if not np.array_equal(before, after):
+        _fail(
+            f"{who} changed {name} in place: compute a new array ({example}) "
+            f"instead of assigning into {name}"
+        )
+
+
+def _data(seed: int, shape, low=None, high=None):
+    rng = np.random.default_rng(seed)
+    if low is None:
+        return rng.standard_normal(shape)
+    return rng.uniform(low, high, shape)
+
+
+# ----------------------------------------------------------------------------------------------
+# L2 penalty
+
+
+def l2_penalty(fn) -> Report:
+    """Check ``fn(w, lam) -> (value, grad)``: value lam/2·Σw², grad lam·w.
+
+    Checks: the return types and shapes; the value and the gradient against
+    ``regcourse.numpy.penalties.L2``; the gradient against central differences
+    of the value; lam = 0; vectors and 3-D arrays; w left unchanged.
+    """
+    w, lam = _data(1, (3, 4)), 0.3
+    return _run(
+        "l2_penalty",
+        {"fn": fn},
+        [
+            _Check(
+                "returns (value, grad): a number and an array of w's shape",
+                partial(_l2_call, fn, w, lam),
+                essential=True,
+            ),
+            _Check("value = lam/2 · Σ w²", partial(_l2_value, fn, w, lam)),
+            _Check("grad = lam · w", partial(_l2_grad, fn, w, lam)),
+            _Check(
+                "grad is the derivative of value (numerical gradient check)",
+                partial(_l2_numerical, fn, w, lam),
+            ),
+            _Check("lam = 0 gives value 0 and grad 0", partial(_l2_zero, fn, w)),
+            _Check("works for w of any shape (a vector, a 3-D array)", partial(_l2_shapes, fn)),
+            _Check("leaves w unchanged", partial(_l2_inplace, fn, w, lam)),
+        ],
+    )
+
+
+def _l2_call(fn, w, lam):
+    value, grad = _unpack(_call(fn, w, lam), ("value", "grad"))
+    grad_hints = {(): ": a single number, but the gradient has one entry per weight (lam·w)"}
+    return _scalar(value, "your value"), _array(grad, "your grad", w.shape, grad_hints)
+
+
+def _l2_value(fn, w, lam):
+    value, _ = _l2_call(fn, w, lam)
+    squares, norm, l1 = np.sum(w**2), np.sqrt(np.sum(w**2)), np.sum(np.abs(w))
+    suspects = [
+        (lam * squares, "your value is 2× lam/2·Σw²: did you forget the ½ (lam/2, not lam)?"),
+        (squares / 2, "your value is ½·Σw², without lam: did you forget to multiply by lam?"),
+        (squares, "your value is Σw²: did you forget lam and the ½ (lam/2·Σw²)?"),
+        (lam / 2 * norm, "you used the norm ‖w‖; the penalty uses its square, Σw²"),
+        (lam * norm, "you used the norm ‖w‖; the penalty uses its square, lam/2·Σw²"),
+        (lam / 2 * l1, "you used |w|, which is the L1 penalty; L2 squares the weights: Σw²"),
+        (lam * l1, "lam·Σ|w| is the L1 penalty; L2 is lam/2·Σw²"),
+        (lam / 2 * np.mean(w**2), "you averaged the squares (mean); the penalty sums them: Σw²"),
+    ]
+    _compare(value, L2(lam).value(w), "your value", suspects)
+
+
+def _l2_grad(fn, w, lam):
+    _, grad = _l2_call(fn, w, lam)
+    suspects = [
+        (w, "your grad is w: did you forget to multiply by lam?"),
+        (
+            2 * lam * w,
+            "your grad is 2·lam·w, the gradient of lam·Σw²: the ½ in lam/2·Σw² "
+            "cancels the 2 from w², so grad = lam·w",
+        ),
+        (
+            lam / 2 * w,
+            "your grad is lam/2·w: the derivative of w² is 2w, which cancels the ½, "
+            "so grad = lam·w",
+        ),
+        (2 * w, "your grad is 2w: multiply by lam/2 as well (the 2 cancels), grad = lam·w"),
+        (lam * np.sign(w), "lam·sign(w) is the L1 (sub)gradient; the L2 gradient is lam·w"),
+        (np.full_like(w, lam), "your grad is lam everywhere: the derivative of lam/2·w² is lam·w"),
+    ]
+    _compare(grad, L2(lam).grad(w), "your grad", suspects)
+
+
+def _l2_numerical(fn, w, lam):
+    _, grad = _l2_call(fn, w, lam)
+    point = w.copy()
+    numeric = numerical_gradient(lambda: _l2_call(fn, point, lam)[0], point)
+    error = _rel_error(grad, numeric)
+    if error > GRAD_TOL:
+        factor = float(np.vdot(numeric, grad) / max(np.vdot(grad, grad), 1e-300))
+        ratio = f"; it is {factor:.3g}× your grad" if _close(numeric, factor * grad, 1e-4) else ""
+        _fail(
+            f"your grad is not the gradient of your value (relative error {error:.2g} against "
+            f"central differences of your value{ratio}): value and grad disagree"
+        )
+    return f"relative error {error:.1e}"
+
+
+def _l2_zero(fn, w):
+    value, grad = _l2_call(fn, w, 0.0)
+    if not _close(value, 0.0):
+        _fail(f"with lam = 0 your value is {value:.6g}, expected 0: is lam a factor?")
+    if not _close(grad, np.zeros_like(w)):
+        _fail("with lam = 0 your grad is not 0: is lam a factor of every entry?")
+
+
+def _l2_shapes(fn):
+    for w in (_data(2, (5,)), _data(3, (2, 3, 4))):
+        value, grad = _l2_call(fn, w, 0.7)
+        _compare(value, L2(0.7).value(w), f"for w of shape {w.shape}, your value")
+        _compare(grad, L2(0.7).grad(w), f"for w of shape {w.shape}, your grad")
+
+
+def _l2_inplace(fn, w, lam):
+    student = w.copy()
+    _call(fn, student, lam, copy=False)
+    _unchanged(w, student, "w", "lam * w")
+
+
+# ----------------------------------------------------------------------------------------------
+# Soft-thresholding
+
+
+_SOFT_X = np.array(
+    [
+        [-2.0, -1.2, -0.7, -0.5, -0.3],
+        [-0.1, 0.0, 0.2, 0.4, 0.6],
+        [0.9, 1.5, 3.0, -3.0, 0.05],
+        [-0.45, 0.55, 1.0, -1.0, 2.5],
+    ]
+)
+
+
+def soft_threshold(fn) -> Report:
+    """Check ``fn(x, threshold) -> array``: sign(x)·max(|x| − t, 0).
+
+    Checks: an array of x's shape; the values against
+    ``regcourse.numpy.penalties.soft_threshold``; exact zeros for |x| ≤ t; t = 0
+    is the identity; a large t gives zeros; vectors and 3-D arrays; x left unchanged.
+    """
+    x, t = _SOFT_X, 0.5
+    return _run(
+        "soft_threshold",
+        {"fn": fn},
+        [
+            _Check("returns an array of x's shape", partial(_soft_call, fn, x, t), essential=True),
+            _Check("values = sign(x) · max(|x| − t, 0)", partial(_soft_values, fn, x, t)),
+            _Check("entries with |x| ≤ t become exactly 0", partial(_soft_zeros, fn, x, t)),
+            _Check("threshold 0 returns x", partial(_soft_identity, fn, x)),
+            _Check("a threshold above every |x| returns zeros", partial(_soft_large, fn, x)),
+            _Check("works for any shape (a vector, a 3-D array)", partial(_soft_shapes, fn)),
+            _Check("leaves x unchanged", partial(_soft_inplace, fn, x, t)),
+        ],
+    )
+
+
+def _soft_call(fn, x, t):
+    return _array(_call(fn, x, t), "your output", x.shape)
+
+
+def _soft_values(fn, x, t):
+    out = _soft_call(fn, x, t)
+    shrunk = np.maximum(np.abs(x) - t, 0.0)
+    suspects = [
+        (
+            shrunk,
+            "your output is never negative: you thresholded |x| but lost the sign; "
+            "multiply by sign(x): sign(x)·max(|x| − t, 0)",
+        ),
+        (
+            np.maximum(x - t, 0.0),
+            "your negative entries all became 0: entries below −t move up "
+            "by t too (−2 → −1.5 for t = 0.5); use the sign, "
+            "sign(x)·max(|x| − t, 0)",
+        ),
+        (
+            x * (np.abs(x) > t),
+            "you set small entries to 0 but left the others as they are: that "
+            "is hard thresholding; soft thresholding also shrinks them by t",
+        ),
+        (
+            x - t * np.sign(x),
+            "entries with |x| < t crossed zero instead of stopping at 0: clip "
+            "at zero, max(|x| − t, 0)",
+        ),
+        (x - t, "you subtracted t from every entry: shrink towards zero, sign(x)·max(|x| − t, 0)"),
+        (
+            np.sign(x) * np.max(np.abs(x) - t, axis=0),
+            "np.max is the largest entry along an axis; the elementwise maximum of two arrays "
+            "is np.maximum: sign(x) * np.maximum(np.abs(x) - t, 0)",
+        ),
+        (
+            np.clip(x, -t, t),
+            "you clipped x to [−t, t]; soft thresholding shrinks |x| by t: sign(x)·max(|x| − t, 0)",
+        ),
+    ]
+    _compare(out, _reference_soft_threshold(x, t), "your output", suspects)
+
+
+def _soft_zeros(fn, x, t):
+    out = _soft_call(fn, x, t)
+    small = np.abs(x) <= t
+    wrong = small & (out != 0)
+    if wrong.any():
+        i = tuple(int(k) for k in np.argwhere(wrong)[0])
+        _fail(
+            f"entries with |x| ≤ t = {t} should be exactly 0; at x = {x[i]:g} yours is {out[i]:.3g}"
+        )
+
+
+def _soft_identity(fn, x):
+    _compare(_soft_call(fn, x, 0.0), x, "with threshold 0 your output")
+
+
+def _soft_large(fn, x):
+    _compare(_soft_call(fn, x, 10.0), np.zeros_like(x), "with threshold 10 your output")
+
+
+def _soft_shapes(fn):
+    for x in (_data(4, (7,)), _data(5, (2, 3, 4))):
+        out = _soft_call(fn, x, 0.3)
+        _compare(out, _reference_soft_threshold(x, 0.3), f"for x of shape {x.shape}, your output")
+
+
+def _soft_inplace(fn, x, t):
+    student = x.copy()
+    _call(fn, student, t, copy=False)
+    _unchanged(x, student, "x", "np.sign(x) * np.maximum(np.abs(x) - t, 0)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Inverted dropout
+
+
+def dropout_forward(fn) -> Report:
+    """Check ``fn(x, p, rng) -> (out, mask)``: inverted dropout with drop probability ``p``,
+    random numbers from the ``numpy.random.Generator`` ``rng``.
+
+    Checks: shapes; a 0/1 mask; out zero exactly where the mask is 0; out = x·mask/(1 − p)
+    against ``regcourse.numpy.Dropout`` with your mask; the kept fraction ≈ 1 − p and
+    E[out] ≈ x within 5 standard errors; one mask per entry; p = 0 is the identity; the
+    same seed gives the same mask and another seed another; vectors and 3-D arrays;
+    x left unchanged.
+    """
+    x, p = _data(6, (200, 50), 0.5, 1.5), 0.3  # positive, never 0
+    return _run(
+        "dropout_forward",
+        {"fn": fn},
+        [
+            _Check(
+                "returns (out, mask), both of x's shape",
+                partial(_dropout_call, fn, x, p, 0),
+                essential=True,
+            ),
+            _Check(
+                "the mask holds only 0 (dropped) and 1 (kept)",
+                partial(_dropout_mask_values, fn, x, p),
+            ),
+            _Check("out is 0 exactly where the mask is 0", partial(_dropout_zeros, fn, x, p)),
+            _Check("out = x · mask / (1 − p)", partial(_dropout_scale, fn, x, p)),
+            _Check(
+                "keeps a fraction ≈ 1 − p of the entries (statistical check)",
+                partial(_dropout_fraction, fn, x, p),
+            ),
+            _Check(
+                "draws a separate mask for every entry", partial(_dropout_independent, fn, x, p)
+            ),
+            _Check(
+                "E[out] ≈ x: out's mean matches x's (statistical check)",
+                partial(_dropout_mean, fn, x, p),
+            ),
+            _Check("p = 0 returns x, with a mask of ones", partial(_dropout_p_zero, fn, x)),
+            _Check(
+                "uses rng: the same seed gives the same mask, another seed another",
+                partial(_dropout_seed, fn, x, p),
+            ),
+            _Check("works for any shape (a vector, a 3-D array)", partial(_dropout_shapes, fn)),
+            _Check("leaves x unchanged", partial(_dropout_inplace, fn, x, p)),
+        ],
+    )
+
+
+def _dropout_call(fn, x, p, seed, nan_hint=""):
+    result = _call(fn, x, p, np.random.default_rng(seed))
+    out, mask = _unpack(result, ("out", "mask"))
+    return _array(out, "your out", x.shape, nan_hint=nan_hint), _array(mask, "your mask", x.shape)
+
+
+def _reference_dropout(x, kept, p):
+    """The package's Dropout layer applied with a given mask of kept entries."""
+    layer = Dropout(p)
+    layer.mask = np.asarray(kept, dtype=bool)
+    return layer.freeze_mask()(x)
+
+
+def _dropout_mask_values(fn, x, p):
+    _, mask = _dropout_call(fn, x, p, 0)
+    values = np.unique(mask)
+    if np.isin(values, (0.0, 1.0)).all():
+        return
+    if np.allclose(values[values != 0], 1 / (1 - p)):
+        _fail(
+            f"your mask holds 0 and 1/(1 − p) = {1 / (1 - p):.3g}: return the 0/1 mask "
+            "(1 = kept) and apply the rescaling to out only"
+        )
+    _fail(f"your mask should hold only 0 (dropped) and 1 (kept); it holds {_fmt(values)}")
+
+
+def _dropout_zeros(fn, x, p):
+    out, mask = _dropout_call(fn, x, p, 0)
+    kept = mask != 0
+    if np.all(out[kept] == 0) and np.all(out[~kept] != 0):
+        _fail(
+            "out is 0 where your mask is 1 and nonzero where it is 0: is your mask inverted? "
+            "1 should mean kept"
+        )
+    if np.any(out[~kept] != 0):
+        _fail(
+            f"out is nonzero at {int(np.sum(out[~kept] != 0))} entries where your mask is 0: "
+            "dropped entries must be exactly 0"
+        )
+    if np.any(out[kept] == 0):
+        _fail(
+            f"out is 0 at {int(np.sum(out[kept] == 0))} entries your mask keeps "
+            "(x has no zeros): multiply x by the mask"
+        )
+
+
+def _dropout_scale(fn, x, p):
+    out, mask = _dropout_call(fn, x, p, 0)
+    m = (mask != 0).astype(np.float64)
+    q = 1 - p
+    suspects = [
+        (
+            x * m,
+            f"your kept values equal x, not x / (1 − p): did you forget to rescale by "
+            f"1/(1−p)? Without it, out's mean is only (1 − p) = {q:.2f}× x's",
+        ),
+        (x * m / p, "you divided by p; divide by the keep probability, 1 − p"),
+        (
+            x * m * q,
+            "you multiplied by (1 − p), which is vanilla dropout's scaling at "
+            "evaluation; inverted dropout divides the kept entries by (1 − p)",
+        ),
+        (
+            x * (1 - m) / q,
+            "out is x/(1 − p) where your mask is 0: is your mask inverted? 1 should mean kept",
+        ),
+        (x / q, "you rescaled every entry but did not apply the mask"),
+    ]
+    _compare(out, _reference_dropout(x, m, p), "your out", suspects)
+
+
+def _dropout_fraction(fn, x, p):
+    _, mask = _dropout_call(fn, x, p, 0)
+    kept, q = float(np.mean(mask != 0)), 1 - p
+    margin = SIGMAS * np.sqrt(p * q / mask.size)
+    if abs(kept - q) <= margin:
+        return f"kept {kept:.1%}, expected {q:.0%} ± {margin:.1%}"
+    if abs(kept - p) <= margin:
+        _fail(
+            f"you kept {kept:.1%} of the entries, about p = {p}: did you use p as the keep "
+            f"probability? p is the probability of dropping an entry, so keep each with "
+            f"probability 1 − p = {q:.1f}: mask = rng.random(x.shape) >= p"
+        )
+    _fail(f"you kept {kept:.1%} of the entries, expected 1 − p = {q:.0%} ± {margin:.1%}")
+
+
+def _dropout_independent(fn, x, p):
+    _, mask = _dropout_call(fn, x, p, 0)
+    if np.all(mask == mask[:1]):
+        _fail(
+            "your mask is the same for every sample (row): draw one random number per entry, "
+            "rng.random(x.shape)"
+        )
+    if np.all(mask == mask[:, :1]):
+        _fail(
+            "your mask is the same for every feature (column): draw one random number per "
+            "entry, rng.random(x.shape)"
+        )
+
+
+def _dropout_mean(fn, x, p):
+    out, _ = _dropout_call(fn, x, p, 1)
+    q = 1 - p
+    ratio = out.sum() / x.sum()
+    margin = SIGMAS * np.sqrt(np.sum(x**2) * p / q) / x.sum()  # standard error of the ratio
+    if abs(ratio - 1) <= margin:
+        return f"out's mean is {ratio:.3f}× x's, expected 1 ± {margin:.3f}"
+    start = f"your output's mean is {ratio:.2f}× the input's, expected 1 ± {margin:.2f}"
+    if abs(ratio - q) <= margin:
+        _fail(f"{start}: did you forget to rescale by 1/(1−p)?")
+    if abs(ratio - p / q) <= margin:
+        _fail(f"{start}: did you use p as the keep probability? Keep with probability 1 − p")
+    _fail(f"{start}: inverted dropout keeps the expected value, E[out] = x")
+
+
+def _dropout_p_zero(fn, x):
+    out, mask = _dropout_call(fn, x, 0.0, 0, nan_hint=" with p = 0: did you divide by p?")
+    _compare(out, x, "with p = 0 your out")
+    if not np.all(mask == 1):
+        _fail("with p = 0 nothing is dropped, so the mask should be all ones")
+
+
+def _dropout_seed(fn, x, p):
+    out_a, mask_a = _dropout_call(fn, x, p, 7)
+    out_b, mask_b = _dropout_call(fn, x, p, 7)
+    if not (np.array_equal(mask_a, mask_b) and np.array_equal(out_a, out_b)):
+        _fail(
+            "two calls with generators seeded alike, np.random.default_rng(7), gave different "
+            "results: draw your random numbers from the rng argument, e.g. "
+            "rng.random(x.shape), not from np.random"
+        )
+    _, mask_c = _dropout_call(fn, x, p, 8)
+    if np.array_equal(mask_a, mask_c):
+        _fail(
+            "generators with different seeds gave the same mask: use the rng you are given, "
+            "not a generator of your own with a fixed seed"
+        )
+
+
+def _dropout_shapes(fn):
+    for shape in ((7,), (2, 3, 4)):
+        x = _data(10, shape, 0.5, 1.5)
+        out, mask = _dropout_call(fn, x, 0.25, 3)
+        expected = _reference_dropout(x, mask != 0, 0.25)
+        _compare(out, expected, f"for x of shape {shape}, your out (with your mask)")
+
+
+def _dropout_inplace(fn, x, p):
+    student = x.copy()
+    _call(fn, student, p, np.random.default_rng(0), copy=False)
+    _unchanged(x, student, "x", "x * mask / (1 - p)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch normalization
+
+
+def _bn_case(seed: int, n: int, d: int):
+    """An (n, d) batch whose features have different means and spreads, and gamma, beta."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)) * rng.uniform(0.5, 5.0, d) + rng.uniform(-5.0, 5.0, d)
+    gamma = rng.uniform(0.5, 2.0, d) * rng.choice([-1.0, 1.0], d)
+    return x, gamma, rng.uniform(-1.0, 1.0, d)
+
+
+def _bn_layer(x, gamma, beta, eps):
+    """The package's BatchNorm1d in training mode with the given parameters, run on x."""
+    layer = BatchNorm1d(x.shape[1], eps=eps)
+    layer.weight.data[...] = gamma
+    layer.bias.data[...] = beta
+    return layer, layer(x)
+
+
+def _bn_reference(x, gamma, beta, eps):
+    return _bn_layer(x, gamma, beta, eps)[1]
+
+
+def _bn_call(fn, x, gamma, beta, eps, who="your function", nan_hint=""):
+    out, cache = _unpack(_call(fn, x, gamma, beta, eps, who=who), ("out", "cache"), who)
+    hints = {(x.shape[1],): ": one value per feature; return the whole normalized batch"}
+    what = "your out" if who == "your function" else f"{who}'s out"
+    return _array(out, what, x.shape, hints, nan_hint), cache
+
+
+def batchnorm_forward(fn) -> Report:
+    """Check ``fn(x, gamma, beta, eps) -> (out, cache)``: batch norm in training mode on an
+    (N, D) batch, normalized with the biased batch variance as ``torch.nn.BatchNorm1d``.
+
+    Checks: out's shape; per-feature mean 0 and std 1 before the affine map; out against
+    ``regcourse.numpy.BatchNorm1d``; eps inside the square root; a constant feature;
+    other shapes; x left unchanged.
+    """
+    x, gamma, beta = _bn_case(7, 8, 5)
+    case = (x, gamma, beta, 1e-5)
+    return _run(
+        "batchnorm_forward",
+        {"fn": fn},
+        [
+            _Check(
+                "returns (out, cache) with out of x's shape (N, D)",
+                partial(_bn_call, fn, *case),
+                essential=True,
+            ),
+            _Check(
+                "each feature has mean 0 over the batch (gamma = 1, beta = 0)",
+                partial(_bn_mean, fn, x),
+            ),
+            _Check(
+                "each feature has std 1 over the batch, with the biased variance",
+                partial(_bn_std, fn, x),
+            ),
+            _Check(
+                "out = gamma · x̂ + beta, as torch.nn.BatchNorm1d in training",
+                partial(_bn_affine, fn, *case),
+            ),
+            _Check(
+                "eps goes inside the square root: x̂ = (x − mean) / sqrt(var + eps)",
+                partial(_bn_eps, fn, x, gamma, beta),
+            ),
+            _Check(
+                "a feature that is constant over the batch gives beta, not NaN",
+                partial(_bn_constant, fn, x, gamma, beta),
+            ),
+            _Check("works for other shapes (N = 2, D = 1; N = 3, D = 7)", partial(_bn_shapes, fn)),
+            _Check("leaves x unchanged", partial(_bn_inplace, fn, *case)),
+        ],
+    )
+
+
+def _bn_standard(fn, x):
+    """The student's output with gamma = 1 and beta = 0: x̂ itself."""
+    ones, zeros = np.ones(x.shape[1]), np.zeros(x.shape[1])
+    out = _bn_call(fn, x, ones, zeros, 1e-5)[0]
+    if np.allclose(out, 1.0):
+        _fail(
+            "with gamma = 1 and beta = 0 your out is 1 everywhere: did you swap gamma and beta? "
+            "out = gamma · x̂ + beta"
+        )
+    return out
+
+
+def _bn_mean(fn, x):
+    out = _bn_standard(fn, x)
+    means = out.mean(axis=0)
+    if np.allclose(means, 0.0, atol=1e-7):
+        return
+    if np.allclose(out.mean(axis=1), 0.0, atol=1e-7):
+        _fail(
+            "each sample (row) has mean 0 but the features (columns) do not: batch norm "
+            "takes the statistics over the batch, axis=0; over the features, axis=1, "
+            "it would be layer norm"
+        )
+    _fail(
+        f"your per-feature means are {_fmt(means)} instead of 0: subtract each feature's "
+        "batch mean, x.mean(axis=0)"
+    )
+
+
+def _bn_std(fn, x):
+    out = _bn_standard(fn, x)
+    n, var = len(x), x.var(axis=0)
+    expected = np.sqrt(var / (var + 1e-5))  # 1, but for eps
+    stds = out.std(axis=0)
+    if _close(stds, expected, rtol=1e-3):
+        return
+    unbiased = np.sqrt((n - 1) / n)
+    suspects = [
+        (
+            expected * unbiased,
+            f"your per-feature std is {unbiased:.3f} = √((N − 1)/N) with "
+            f"N = {n}, not 1: did you use the unbiased variance (ddof=1)? "
+            "Batch norm normalizes with the biased variance, x.var(axis=0) "
+            "(ddof=0), as torch.nn.BatchNorm1d does in training",
+        ),
+        (
+            np.sqrt(var) / (var + 1e-5),
+            "did you divide by the variance instead of the standard deviation sqrt(var + eps)?",
+        ),
+        (
+            np.sqrt(var),
+            "out has x's spread: did you forget to divide by the standard "
+            "deviation sqrt(var + eps)?",
+        ),
+    ]
+    for candidate, hint in suspects:
+        if _close(stds, candidate, rtol=1e-3):
+            _fail(hint)
+    _fail(f"your per-feature stds are {_fmt(stds)} instead of 1")
+
+
+def _bn_variants(x, gamma, beta, eps):
+    """Typical wrong forwards, each with the hint that explains it."""
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    z = gamma * x + beta
+    rows = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(x.var(axis=1, keepdims=True) + eps)
+    unbiased = (x - mean) / np.sqrt(x.var(axis=0, ddof=1) + eps)
+    return [
+        (x_hat * beta + gamma, "you swapped gamma and beta: out = gamma · x̂ + beta"),
+        (x_hat + beta, "you forgot to multiply by gamma: out = gamma · x̂ + beta"),
+        (gamma * x_hat, "you forgot to add beta: out = gamma · x̂ + beta"),
+        (x_hat, "you applied neither gamma nor beta: out = gamma · x̂ + beta"),
+        (
+            (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps),
+            "you applied gamma and beta before normalizing, which undoes them: normalize first, "
+            "then out = gamma · x̂ + beta",
+        ),
+        (
+            gamma * unbiased + beta,
+            "you used the unbiased variance (ddof=1); batch norm "
+            "normalizes with the biased one, x.var(axis=0)",
+        ),
+        (
+            gamma * rows + beta,
+            "you normalized each sample over its features (axis=1, layer "
+            "norm); batch norm uses the batch statistics, axis=0",
+        ),
+        (gamma * (x - mean) / np.sqrt(var) + beta, "you left out eps: divide by sqrt(var + eps)"),
+        (
+            gamma * (x - mean) / (np.sqrt(var) + eps) + beta,
+            "you added eps to the standard deviation; add it to the variance: sqrt(var + eps)",
+        ),
+    ]
+
+
+def _bn_affine(fn, x, gamma, beta, eps):
+    out, _ = _bn_call(fn, x, gamma, beta, eps)
+    expected = _bn_reference(x, gamma, beta, eps)
+    _compare(out, expected, "your out", _bn_variants(x, gamma, beta, eps))
+
+
+def _bn_eps(fn, x, gamma, beta):
+    eps = 0.5  # large enough to change the output visibly
+    out, _ = _bn_call(fn, x, gamma, beta, eps)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    suspects = [
+        (
+            _bn_reference(x, gamma, beta, 0.0),
+            "your output does not change with eps: normalize by sqrt(var + eps)",
+        ),
+        (
+            _bn_reference(x, gamma, beta, 1e-5),
+            "your output ignores the eps argument: did you "
+            "hard-code eps? Use the one you are given",
+        ),
+        (
+            gamma * (x - mean) / (std + eps) + beta,
+            "you added eps to the standard deviation; add it to the variance: sqrt(var + eps)",
+        ),
+    ]
+    _compare(out, _bn_reference(x, gamma, beta, eps), "with eps = 0.5 your out", suspects)
+
+
+def _bn_constant(fn, x, gamma, beta):
+    x = x.copy()
+    x[:, 2] = 3.0
+    hint = (
+        ": a feature that is constant over the batch has variance 0, and (x − mean)/sqrt(var)"
+        " is then 0/0; that is what eps is for: sqrt(var + eps)"
+    )
+    out, _ = _bn_call(fn, x, gamma, beta, 1e-5, nan_hint=hint)
+    _compare(out, _bn_reference(x, gamma, beta, 1e-5), "with a constant feature your out")
+
+
+def _bn_shapes(fn):
+    for seed, (n, d) in enumerate(((2, 1), (3, 7))):
+        x, gamma, beta = _bn_case(seed, n, d)
+        out, _ = _bn_call(fn, x, gamma, beta, 1e-5)
+        _compare(out, _bn_reference(x, gamma, beta, 1e-5), f"for x of shape {(n, d)}, your out")
+
+
+def _bn_inplace(fn, x, gamma, beta, eps):
+    student = x.copy()
+    _call(fn, student, gamma, beta, eps, copy=False)
+    _unchanged(x, student, "x", "x - mean, not x -= mean")
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch normalization, backward
+
+_GRADS = ("dx", "dgamma", "dbeta")
+
+
+def batchnorm_backward(forward, backward) -> Report:
+    """Check ``backward(dout, cache) -> (dx, dgamma, dbeta)``, with the cache that your own
+    ``forward(x, gamma, beta, eps) -> (out, cache)`` returns.
+
+    Checks: your forward against the reference (the gradients are checked against it);
+    three gradients of the right shapes; each of dx, dgamma and dbeta against central
+    differences of your forward and against ``regcourse.numpy.BatchNorm1d.backward``;
+    other shapes; dout left unchanged.
+    """
+    x, gamma, beta = _bn_case(8, 6, 4)
+    case = (x, gamma, beta, 1e-5, _data(9, (6, 4)))
+    pair = (forward, backward)
+    return _run(
+        "batchnorm_backward",
+        {"forward": forward, "backward": backward},
+        [
+            _Check(
+                "your forward returns (out, cache) with out of x's shape",
+                partial(_bn_call, forward, *case[:4], who="your forward"),
+                essential=True,
+            ),
+            _Check(
+                "your forward matches the reference forward", partial(_bn_forward_ok, forward, case)
+            ),
+            _Check(
+                "backward returns (dx, dgamma, dbeta)",
+                partial(_bn_gradients, *pair, case),
+                essential=True,
+            ),
+            _Check(
+                "dx: numerical gradient check through your forward, and the reference",
+                partial(_bn_grad_check, *pair, case, "dx"),
+            ),
+            _Check(
+                "dgamma = Σ over the batch of dout · x̂ (numerical check and reference)",
+                partial(_bn_grad_check, *pair, case, "dgamma"),
+            ),
+            _Check(
+                "dbeta = Σ over the batch of dout (numerical check and reference)",
+                partial(_bn_grad_check, *pair, case, "dbeta"),
+            ),
+            _Check(
+                "works for other shapes (N = 2, D = 3; N = 10, D = 1)",
+                partial(_bn_backward_shapes, *pair),
+            ),
+            _Check("leaves dout unchanged", partial(_bn_backward_inplace, *pair, case)),
+        ],
+    )
+
+
+def _bn_forward_ok(forward, case):
+    x, gamma, beta, eps, _ = case
+    out, _ = _bn_call(forward, x, gamma, beta, eps, who="your forward")
+    expected = _bn_reference(x, gamma, beta, eps)
+    if not _close(out, expected):
+        _fail(
+            f"{_mismatch(out, expected, 'your out')}: run check.batchnorm_forward on your "
+            "forward first; the gradients below are checked both against central "
+            "differences of your forward and against the reference"
+        )
+
+
+def _bn_gradients(forward, backward, case, dout=None):
+    """The student's (dx, dgamma, dbeta), as returned, from their own forward's cache."""
+    x, gamma, beta, eps, upstream = case
+    _, cache = _bn_call(forward, x, gamma, beta, eps, who="your forward")
+    dout = upstream.copy() if dout is None else dout
+    result = _call(backward, dout, cache, who="your backward", copy=False)
+    return _unpack(result, _GRADS, "your backward")
+
+
+def _bn_grad_shapes(which, n, d):
+    shapes = {"dx": (n, d), "dgamma": (d,), "dbeta": (d,)}
+    total = "dout · x̂" if which == "dgamma" else "dout"
+    per_sample = (
+        f": one value per sample; sum {total} over the batch, axis=0, to get one per feature"
+    )
+    hints = {
+        (n,): per_sample,
+        (n, d): f": one value per entry; sum {total} over the batch, axis=0",
+        (1, d): ": keepdims=True? Return one value per feature, shape (D,), as gamma has",
+    }
+    return shapes[which], ({} if which == "dx" else hints)
+
+
+def _bn_reference_grads(case):
+    x, gamma, beta, eps, dout = case
+    layer, _ = _bn_layer(x, gamma, beta, eps)
+    dx = layer.backward(dout)
+    return {"dx": dx, "dgamma": layer.weight.grad.copy(), "dbeta": layer.bias.grad.copy()}
+
+
+def _bn_numerical(forward, case, which):
+    """Central differences of sum(forward(...)[0] * dout) in x, gamma or beta."""
+    x, gamma, beta, eps, dout = case
+    inputs = dict(zip(_GRADS, (x, gamma, beta)))
+    point = inputs[which].copy()
+
+    def loss():
+        args = {**inputs, which: point}
+        out, _ = _bn_call(forward, args["dx"], args["dgamma"], args["dbeta"], eps, "your forward")
+        return float(np.sum(out * dout))
+
+    return numerical_gradient(loss, point)
+
+
+def _bn_grad_suspects(case):
+    """Typical wrong gradients, each with the hint that explains it."""
+    x, gamma, beta, eps, dout = case
+    inv_sigma = 1.0 / np.sqrt(x.var(axis=0, keepdims=True) + eps)
+    x_hat = (x - x.mean(axis=0)) * inv_sigma
+    mean_dy, mean_dy_xhat = dout.mean(axis=0), (dout * x_hat).mean(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    return {
+        "dx": [
+            (
+                gamma * dout * inv_sigma,
+                "you treated the batch mean and variance as constants; they depend on x too, "
+                "which adds two terms: dx = gamma/σ · (dout − mean(dout) − x̂ · mean(dout · x̂))",
+            ),
+            (
+                normalize_backward(dout, x_hat, inv_sigma, 0),
+                "you forgot the factor gamma: out = gamma · x̂ + beta, so the gradient reaching x̂ "
+                "is gamma · dout",
+            ),
+            (
+                gamma * inv_sigma * (dout - mean_dy),
+                "you left out the path through the variance: subtract x̂ · mean(dout · x̂) too",
+            ),
+            (
+                gamma * inv_sigma * (dout - x_hat * mean_dy_xhat),
+                "you left out the path through the mean: subtract mean(dout) too",
+            ),
+        ],
+        "dgamma": [
+            (
+                (dout * x).sum(axis=0),
+                "you used x; dgamma uses the normalized input x̂: (dout * x_hat).sum(axis=0)",
+            ),
+            (dout.sum(axis=0), "that is dbeta's formula; dgamma = (dout * x_hat).sum(axis=0)"),
+            (
+                (dout * (gamma * x_hat + beta)).sum(axis=0),
+                "you used the output gamma · x̂ + beta; dgamma uses x̂: (dout * x_hat).sum(axis=0)",
+            ),
+            (
+                dgamma / len(x),
+                "you averaged over the batch; dgamma sums: (dout * x_hat).sum(axis=0)",
+            ),
+        ],
+        "dbeta": [
+            (
+                dgamma,
+                "that is dgamma's formula; dbeta is the sum of dout over the batch, "
+                "dout.sum(axis=0)",
+            ),
+            (
+                mean_dy,
+                "your dbeta is 1/N of the expected: you averaged over the batch; dbeta "
+                "sums, dout.sum(axis=0)",
+            ),
+            (
+                gamma * dout.sum(axis=0),
+                "beta is added after the scaling, so dbeta has no gamma: dbeta = dout.sum(axis=0)",
+            ),
+        ],
+    }
+
+
+def _bn_grad_check(forward, backward, case, which):
+    x = case[0]
+    shape, hints = _bn_grad_shapes(which, *x.shape)
+    raw = dict(zip(_GRADS, _bn_gradients(forward, backward, case)))
+    got = _array(raw[which], f"your {which}", shape, hints)
+    numeric = _bn_numerical(forward, case, which)
+    reference = _bn_reference_grads(case)[which]
+    error = _rel_error(got, numeric)
+    matches_numeric, matches_reference = error <= GRAD_TOL, _close(got, reference)
+    if matches_numeric and matches_reference:
+        return f"relative error {error:.1e} against central differences"
+    if matches_numeric or matches_reference:
+        which_not = "the reference" if matches_numeric else "central differences of your forward"
+        _fail(
+            f"your {which} matches {'central differences' if matches_numeric else 'the reference'}"
+            f" but not {which_not}: your forward differs from the reference (see above)"
+        )
+    try:
+        _compare(got, reference, f"your {which}", _bn_grad_suspects(case)[which])
+    except _Fail as failure:
+        out, _ = _bn_call(forward, *case[:4], who="your forward")
+        if _close(out, _bn_reference(*case[:4])):
+            raise
+        _fail(f"{failure}\n(your forward differs from the reference too, see above)")
+
+
+def _bn_backward_shapes(forward, backward):
+    for seed, (n, d) in enumerate(((2, 3), (10, 1))):
+        x, gamma, beta = _bn_case(seed, n, d)
+        case = (x, gamma, beta, 1e-5, _data(seed, (n, d)))
+        raw = _bn_gradients(forward, backward, case)
+        reference = _bn_reference_grads(case)
+        for which, value in zip(_GRADS, raw):
+            shape, hints = _bn_grad_shapes(which, n, d)
+            got = _array(value, f"for x of shape {(n, d)}, your {which}", shape, hints)
+            _compare(got, reference[which], f"for x of shape {(n, d)}, your {which}")
+
+
+def _bn_backward_inplace(forward, backward, case):
+    dout = case[-1].copy()
+    _bn_gradients(forward, backward, case, dout=dout)
+    _unchanged(case[-1], dout, "dout", "dout * gamma, not dout *= gamma", "your backward")
