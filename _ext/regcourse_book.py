@@ -20,7 +20,11 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
    chapter, so the syllabus would be chapter 1 and "Dropout" chapter 6. The syllabus
    and the references are made unnumbered chapters there, so chapter 5 is "Dropout"
    in both, and so are "Fig. 5.2" and "(5.1)".
-6. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
+6. **writes the edition asked for** by the environment variable ``REGCOURSE_EDITION``
+   (see ``.ci/build_edition``): ``default`` (solutions collapsed, labs with stubs),
+   ``student`` (every exercise solution removed) or ``instructor`` (each lab page
+   followed by the reference answers from its source in ``labs/``).
+7. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
    author-year labels ("Srivastava et al., 2014") sorted by author and year, so the
    reference list matches the author-year citations in the text.
 """
@@ -28,6 +32,8 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -192,7 +198,56 @@ def number_pdf_chapters_like_the_site(app, doctree, docname) -> None:
         start.insert(0, nodes.raw("", f"\\setcounter{{secnumdepth}}{{{depth}}}\n", format="latex"))
 
 
-# --- 6. Author-year bibliography ----------------------------------------------------------
+# --- 6. Editions -----------------------------------------------------------------------
+
+EDITIONS = ("default", "student", "instructor")
+
+
+def edition() -> str:
+    """The edition being built, from the environment variable REGCOURSE_EDITION."""
+    name = os.environ.get("REGCOURSE_EDITION", "default").strip().lower() or "default"
+    if name not in EDITIONS:
+        raise ValueError(f"REGCOURSE_EDITION must be one of {EDITIONS}, got {name!r}")
+    return name
+
+
+def remove_solutions(app, doctree, docname) -> None:
+    """Student edition: drop every exercise solution from the page."""
+    if edition() != "student":
+        return
+    from sphinx_exercise.nodes import solution_node
+
+    for solution in list(doctree.findall(solution_node)):
+        solution.parent.remove(solution)
+
+
+def lab_answers(docname: str, source: Path) -> list[str]:
+    """The code of the `solution` cells of a lab's source, for labs/student/NN_topic."""
+    lab = source / "labs" / (docname.rsplit("/", 1)[-1] + ".ipynb")
+    if not docname.startswith("labs/student/") or not lab.is_file():
+        return []
+    cells = json.loads(lab.read_text(encoding="utf-8"))["cells"]
+    return [
+        "".join(cell["source"])
+        for cell in cells
+        if "solution" in cell.get("metadata", {}).get("tags", [])
+    ]
+
+
+def add_lab_answers(app, doctree, docname) -> None:
+    """Instructor edition: follow each lab page by its reference answers."""
+    answers = lab_answers(docname, Path(app.srcdir)) if edition() == "instructor" else []
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if not answers or section is None:
+        return
+    block = nodes.section(ids=["reference-answers-instructor-edition"])
+    block += nodes.title(text="Reference answers (instructor edition)")
+    for code in answers:
+        block += nodes.literal_block(code, code, language="python")
+    section += block
+
+
+# --- 7. Author-year bibliography ----------------------------------------------------------
 
 
 class AuthorYearLabelStyle(BaseLabelStyle):
@@ -231,4 +286,7 @@ def setup(app):
     app.connect("doctree-resolved", add_download_link)
     app.connect("doctree-resolved", unlink_solution_titles)
     app.connect("doctree-resolved", number_pdf_chapters_like_the_site)
+    edition()  # an unknown REGCOURSE_EDITION fails the build at once
+    app.connect("doctree-resolved", remove_solutions)
+    app.connect("doctree-resolved", add_lab_answers)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
