@@ -20,7 +20,9 @@ code is reported with its type, its message and the line of your code it came
 from; a wrong return type or shape is reported too.
 
 The checkers: :func:`l2_penalty`, :func:`soft_threshold`, :func:`dropout_forward`,
-:func:`batchnorm_forward`, :func:`batchnorm_backward`.
+:func:`batchnorm_forward`, :func:`batchnorm_backward`, :func:`layernorm_forward`,
+:func:`elastic_net_prox`, :func:`conv1d_forward`, :func:`early_stopping`,
+:func:`label_smoothing_targets`.
 """
 
 from __future__ import annotations
@@ -34,18 +36,25 @@ from functools import partial
 
 import numpy as np
 
+from regcourse.numpy.conv import Conv1d
 from regcourse.numpy.dropout import Dropout
 from regcourse.numpy.gradcheck import numerical_gradient
-from regcourse.numpy.norm import BatchNorm1d, normalize_backward
-from regcourse.numpy.penalties import L2
+from regcourse.numpy.norm import BatchNorm1d, LayerNorm, normalize_backward
+from regcourse.numpy.penalties import L2, ElasticNet
 from regcourse.numpy.penalties import soft_threshold as _reference_soft_threshold
+from regcourse.training import EarlyStopping
 
 __all__ = [
     "Report",
     "batchnorm_backward",
     "batchnorm_forward",
+    "conv1d_forward",
     "dropout_forward",
+    "early_stopping",
+    "elastic_net_prox",
     "l2_penalty",
+    "label_smoothing_targets",
+    "layernorm_forward",
     "soft_threshold",
 ]
 
@@ -1224,3 +1233,949 @@ def _bn_backward_inplace(forward, backward, case):
     dout = case[-1].copy()
     _bn_gradients(forward, backward, case, dout=dout)
     _unchanged(case[-1], dout, "dout", "dout * gamma, not dout *= gamma", "your backward")
+
+
+# ----------------------------------------------------------------------------------------------
+# Layer normalization, forward
+
+
+def _ln_case(seed: int, shape):
+    """A batch whose samples have different means and spreads, and gamma, beta of the last
+    axis's size."""
+    rng = np.random.default_rng(seed)
+    d = shape[-1]
+    scale = rng.uniform(0.5, 5.0, shape[:-1] + (1,))
+    x = rng.standard_normal(shape) * scale + rng.uniform(-5.0, 5.0, shape[:-1] + (1,))
+    gamma = rng.uniform(0.5, 2.0, d) * rng.choice([-1.0, 1.0], d)
+    return x, gamma, rng.uniform(-1.0, 1.0, d)
+
+
+def _ln_reference(x, gamma, beta, eps):
+    layer = LayerNorm(x.shape[-1], eps=eps)
+    layer.weight.data[...] = gamma
+    layer.bias.data[...] = beta
+    return layer(x)
+
+
+def _ln_call(fn, x, gamma, beta, eps, nan_hint=""):
+    out, cache = _unpack(_call(fn, x, gamma, beta, eps), ("out", "cache"))
+    hints = {
+        x.shape[:-1]: ": one value per sample; return the whole normalized batch",
+        (x.shape[-1],): ": one value per feature; return the whole normalized batch",
+    }
+    return _array(out, "your out", x.shape, hints, nan_hint), cache
+
+
+def layernorm_forward(fn) -> Report:
+    """Check ``fn(x, gamma, beta, eps) -> (out, cache)``: layer norm of x (N, D), or any
+    (..., D), with the statistics of each sample over its last axis, as ``torch.nn.LayerNorm(D)``.
+
+    Checks: out's shape; per-sample mean 0 and std 1 (biased variance) before the affine map;
+    out against ``regcourse.numpy.LayerNorm``; eps inside the square root; a sample's output
+    does not depend on the rest of the batch (N = 1 works); a constant sample; a 3-D input
+    (N, T, D); x left unchanged.
+    """
+    x, gamma, beta = _ln_case(11, (8, 5))
+    case = (x, gamma, beta, 1e-5)
+    return _run(
+        "layernorm_forward",
+        {"fn": fn},
+        [
+            _Check(
+                "returns (out, cache) with out of x's shape (N, D)",
+                partial(_ln_call, fn, *case),
+                essential=True,
+            ),
+            _Check(
+                "each sample (row) has mean 0 over its features (gamma = 1, beta = 0)",
+                partial(_ln_mean, fn, x),
+            ),
+            _Check(
+                "each sample has std 1 over its features, with the biased variance",
+                partial(_ln_std, fn, x),
+            ),
+            _Check(
+                "out = gamma · x̂ + beta, as torch.nn.LayerNorm",
+                partial(_ln_affine, fn, *case),
+            ),
+            _Check(
+                "eps goes inside the square root: x̂ = (x − mean) / sqrt(var + eps)",
+                partial(_ln_eps, fn, x, gamma, beta),
+            ),
+            _Check(
+                "each sample is normalized on its own: a batch of one (N = 1) gives the same row",
+                partial(_ln_single, fn, *case),
+            ),
+            _Check(
+                "a sample whose features are all equal gives beta, not NaN",
+                partial(_ln_constant, fn, x, gamma, beta),
+            ),
+            _Check(
+                "works for a sequence batch (N, T, D), normalizing over the last axis",
+                partial(_ln_shapes, fn),
+            ),
+            _Check("leaves x unchanged", partial(_ln_inplace, fn, *case)),
+        ],
+    )
+
+
+def _ln_standard(fn, x):
+    d = x.shape[-1]
+    out = _ln_call(fn, x, np.ones(d), np.zeros(d), 1e-5)[0]
+    if np.allclose(out, 1.0):
+        _fail(
+            "with gamma = 1 and beta = 0 your out is 1 everywhere: did you swap gamma and beta? "
+            "out = gamma · x̂ + beta"
+        )
+    return out
+
+
+def _ln_mean(fn, x):
+    out = _ln_standard(fn, x)
+    means = out.mean(axis=-1)
+    if np.allclose(means, 0.0, atol=1e-7):
+        return
+    if np.allclose(out.mean(axis=0), 0.0, atol=1e-7):
+        _fail(
+            "each feature (column) has mean 0 but the samples (rows) do not: you took the "
+            "statistics over the batch, axis=0, which is batch norm; layer norm normalizes each "
+            "sample over its features: x.mean(axis=-1, keepdims=True)"
+        )
+    _fail(
+        f"your per-sample means are {_fmt(means)} instead of 0: subtract each sample's mean "
+        "over its features, x.mean(axis=-1, keepdims=True)"
+    )
+
+
+def _ln_std(fn, x):
+    out = _ln_standard(fn, x)
+    d, var = x.shape[-1], x.var(axis=-1)
+    expected = np.sqrt(var / (var + 1e-5))
+    stds = out.std(axis=-1)
+    if _close(stds, expected, rtol=1e-3):
+        return
+    unbiased = np.sqrt((d - 1) / d)
+    suspects = [
+        (
+            expected * unbiased,
+            f"your per-sample std is {unbiased:.3f} = √((D − 1)/D) with D = {d}, not 1: did you "
+            "use the unbiased variance (ddof=1)? Layer norm normalizes with the biased variance, "
+            "x.var(axis=-1, keepdims=True) (ddof=0), as torch.nn.LayerNorm does",
+        ),
+        (
+            np.sqrt(var) / (var + 1e-5),
+            "did you divide by the variance instead of the standard deviation sqrt(var + eps)?",
+        ),
+        (
+            np.sqrt(var),
+            "out has x's spread: did you forget to divide by the standard deviation "
+            "sqrt(var + eps)?",
+        ),
+    ]
+    for candidate, hint in suspects:
+        if _close(stds, candidate, rtol=1e-3):
+            _fail(hint)
+    _fail(f"your per-sample stds are {_fmt(stds)} instead of 1")
+
+
+def _ln_variants(x, gamma, beta, eps):
+    """Typical wrong forwards, each with the hint that explains it."""
+    mean, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    cols = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    unbiased = (x - mean) / np.sqrt(x.var(axis=-1, ddof=1, keepdims=True) + eps)
+    z = gamma * x + beta
+    z_hat = (z - z.mean(axis=-1, keepdims=True)) / np.sqrt(z.var(axis=-1, keepdims=True) + eps)
+    return [
+        (x_hat * beta + gamma, "you swapped gamma and beta: out = gamma · x̂ + beta"),
+        (x_hat + beta, "you forgot to multiply by gamma: out = gamma · x̂ + beta"),
+        (gamma * x_hat, "you forgot to add beta: out = gamma · x̂ + beta"),
+        (x_hat, "you applied neither gamma nor beta: out = gamma · x̂ + beta"),
+        (
+            gamma * cols + beta,
+            "you normalized each feature over the batch (axis=0, batch norm); layer norm "
+            "normalizes each sample over its features: axis=-1, keepdims=True",
+        ),
+        (
+            gamma * unbiased + beta,
+            "you used the unbiased variance (ddof=1); layer norm normalizes with the biased one, "
+            "x.var(axis=-1, keepdims=True)",
+        ),
+        (
+            z_hat,
+            "you applied gamma and beta before normalizing, which undoes them: normalize first, "
+            "then out = gamma · x̂ + beta",
+        ),
+        (
+            gamma * (x - mean) / np.sqrt(var) + beta,
+            "you left out eps: divide by sqrt(var + eps)",
+        ),
+        (
+            gamma * (x - mean) / (np.sqrt(var) + eps) + beta,
+            "you added eps to the standard deviation; add it to the variance: sqrt(var + eps)",
+        ),
+    ]
+
+
+def _ln_affine(fn, x, gamma, beta, eps):
+    out, _ = _ln_call(fn, x, gamma, beta, eps)
+    _compare(out, _ln_reference(x, gamma, beta, eps), "your out", _ln_variants(x, gamma, beta, eps))
+
+
+def _ln_eps(fn, x, gamma, beta):
+    eps = 0.5
+    out, _ = _ln_call(fn, x, gamma, beta, eps)
+    mean, std = x.mean(axis=-1, keepdims=True), x.std(axis=-1, keepdims=True)
+    suspects = [
+        (
+            _ln_reference(x, gamma, beta, 0.0),
+            "your output does not change with eps: normalize by sqrt(var + eps)",
+        ),
+        (
+            _ln_reference(x, gamma, beta, 1e-5),
+            "your output ignores the eps argument: did you hard-code eps? Use the one you are "
+            "given",
+        ),
+        (
+            gamma * (x - mean) / (std + eps) + beta,
+            "you added eps to the standard deviation; add it to the variance: sqrt(var + eps)",
+        ),
+    ]
+    _compare(out, _ln_reference(x, gamma, beta, eps), "with eps = 0.5 your out", suspects)
+
+
+def _ln_single(fn, x, gamma, beta, eps):
+    row = x[2:3]
+    out, _ = _ln_call(fn, row, gamma, beta, eps, nan_hint=": for a batch of one sample")
+    expected = _ln_reference(x, gamma, beta, eps)[2:3]
+    if _close(out, expected):
+        return
+    if _close(out, np.broadcast_to(beta, row.shape), rtol=1e-4):
+        _fail(
+            "a batch of one sample gives beta: you normalized over the batch (axis=0); "
+            "layer norm uses each sample's own features, axis=-1"
+        )
+    _compare(out, expected, "for the batch x[2:3] your out (it should equal row 2 of the batch)")
+
+
+def _ln_constant(fn, x, gamma, beta):
+    x = x.copy()
+    x[3] = 2.5
+    hint = (
+        ": a sample whose features are all equal has variance 0, and (x − mean)/sqrt(var) is "
+        "then 0/0; that is what eps is for: sqrt(var + eps)"
+    )
+    out, _ = _ln_call(fn, x, gamma, beta, 1e-5, nan_hint=hint)
+    _compare(out, _ln_reference(x, gamma, beta, 1e-5), "with a constant sample your out")
+
+
+def _ln_shapes(fn):
+    for seed, shape in enumerate(((4, 3, 6), (1, 2))):
+        x, gamma, beta = _ln_case(seed, shape)
+        out, _ = _ln_call(fn, x, gamma, beta, 1e-5)
+        wrong_axis = (x - x.mean(axis=1, keepdims=True)) / np.sqrt(
+            x.var(axis=1, keepdims=True) + 1e-5
+        )
+        suspects = [
+            (
+                gamma * wrong_axis + beta,
+                "you normalized over axis=1; for x of shape (N, T, D) that is the time axis: "
+                "take the statistics over the last axis, axis=-1",
+            )
+        ]
+        _compare(
+            out, _ln_reference(x, gamma, beta, 1e-5), f"for x of shape {shape}, your out", suspects
+        )
+
+
+def _ln_inplace(fn, x, gamma, beta, eps):
+    student = x.copy()
+    _call(fn, student, gamma, beta, eps, copy=False)
+    _unchanged(x, student, "x", "x - mean, not x -= mean")
+
+
+# ----------------------------------------------------------------------------------------------
+# Elastic net, proximal step
+
+
+def _enet_reference(w, step, alpha, l1_ratio):
+    return ElasticNet(alpha, l1_ratio).prox(w, step)
+
+
+def _enet_objective(v, w, step, alpha, l1_ratio):
+    """The function the proximal step minimizes, entry by entry."""
+    penalty = alpha * (l1_ratio * np.abs(v) + 0.5 * (1 - l1_ratio) * v**2)
+    return penalty + (v - w) ** 2 / (2 * step)
+
+
+def elastic_net_prox(fn) -> Report:
+    """Check ``fn(w, step, alpha, l1_ratio) -> w_new``: the proximal step of the elastic-net
+    penalty alpha·(l1_ratio·‖w‖₁ + (1 − l1_ratio)/2·‖w‖²) (scikit-learn's convention):
+
+        w_new = argmin_v  penalty(v) + ‖v − w‖² / (2·step)
+              = soft_threshold(w, step·alpha·l1_ratio) / (1 + step·alpha·(1 − l1_ratio)).
+
+    Checks: an array of w's shape; the values against
+    ``regcourse.numpy.ElasticNet(alpha, l1_ratio).prox``; the result minimizes that objective
+    (no nudge of an entry lowers it); exact zeros for |w| ≤ step·alpha·l1_ratio; l1_ratio = 1
+    is the lasso's soft-thresholding and l1_ratio = 0 ridge's shrinkage; step = 0 returns w;
+    vectors and 3-D arrays; w left unchanged.
+    """
+    w = 2.0 * _SOFT_X
+    args = (0.5, 0.8, 0.6)  # step, alpha, l1_ratio: threshold 0.24, shrink factor 1/1.16
+    return _run(
+        "elastic_net_prox",
+        {"fn": fn},
+        [
+            _Check(
+                "returns an array of w's shape", partial(_enet_call, fn, w, *args), essential=True
+            ),
+            _Check(
+                "w_new = soft_threshold(w, step·alpha·l1_ratio) / (1 + step·alpha·(1 − l1_ratio))",
+                partial(_enet_values, fn, w, *args),
+            ),
+            _Check(
+                "w_new minimizes penalty(v) + ‖v − w‖²/(2·step) (no nudge of an entry lowers it)",
+                partial(_enet_minimizes, fn, w, *args),
+            ),
+            _Check(
+                "entries with |w| ≤ step·alpha·l1_ratio become exactly 0",
+                partial(_enet_zeros, fn, w, *args),
+            ),
+            _Check(
+                "l1_ratio = 1 is soft-thresholding (lasso), l1_ratio = 0 is w / (1 + step·alpha)",
+                partial(_enet_limits, fn, w),
+            ),
+            _Check("step = 0 returns w", partial(_enet_step_zero, fn, w)),
+            _Check("works for any shape (a vector, a 3-D array)", partial(_enet_shapes, fn)),
+            _Check("leaves w unchanged", partial(_enet_inplace, fn, w, *args)),
+        ],
+    )
+
+
+def _enet_call(fn, w, step, alpha, l1_ratio, nan_hint=""):
+    return _array(_call(fn, w, step, alpha, l1_ratio), "your w_new", w.shape, nan_hint=nan_hint)
+
+
+def _enet_suspects(w, step, alpha, r):
+    t, c = step * alpha * r, step * alpha * (1 - r)
+    soft = _reference_soft_threshold
+    return [
+        (
+            soft(w, alpha * r) / (1 + alpha * (1 - r)),
+            "you left out step: the threshold is step·alpha·l1_ratio and the shrinkage "
+            "1 + step·alpha·(1 − l1_ratio)",
+        ),
+        (
+            soft(w, step * alpha * (1 - r)) / (1 + step * alpha * r),
+            "you swapped l1_ratio and 1 − l1_ratio: l1_ratio weights the L1 part (the threshold "
+            "step·alpha·l1_ratio), 1 − l1_ratio the L2 part (the division)",
+        ),
+        (
+            soft(w / (1 + c), t),
+            "you shrank first and thresholded after: threshold w by step·alpha·l1_ratio, then "
+            "divide by 1 + step·alpha·(1 − l1_ratio)",
+        ),
+        (
+            soft(w, t) * (1 - c),
+            "you multiplied by 1 − step·alpha·(1 − l1_ratio), which is a gradient step on the L2 "
+            "part; the proximal step divides: / (1 + step·alpha·(1 − l1_ratio))",
+        ),
+        (
+            soft(w, t) / (1 + 2 * c),
+            "you divided by 1 + 2·step·alpha·(1 − l1_ratio): the L2 part is (1 − l1_ratio)/2·‖w‖², "
+            "the ½ cancels the 2, so divide by 1 + step·alpha·(1 − l1_ratio)",
+        ),
+        (soft(w, t), "you applied only the L1 part: divide by 1 + step·alpha·(1 − l1_ratio) too"),
+        (
+            w / (1 + c),
+            "you applied only the L2 shrinkage: soft-threshold by step·alpha·l1_ratio first",
+        ),
+        (
+            soft(w, step * alpha) / (1 + step * alpha),
+            "you applied the full alpha to both parts: split it, step·alpha·l1_ratio for the "
+            "threshold and step·alpha·(1 − l1_ratio) for the shrinkage",
+        ),
+        (
+            w * (np.abs(w) > t) / (1 + c),
+            "you set small entries to 0 but did not shrink the others by the threshold: that is "
+            "hard thresholding; use soft-thresholding, sign(w)·max(|w| − t, 0)",
+        ),
+        (
+            (w - t * np.sign(w)) / (1 + c),
+            "entries with |w| < step·alpha·l1_ratio crossed zero instead of stopping at 0: clip "
+            "at zero, sign(w)·max(|w| − t, 0)",
+        ),
+        (
+            np.maximum(np.abs(w) - t, 0) / (1 + c),
+            "your w_new is never negative: you lost the sign, sign(w)·max(|w| − t, 0)",
+        ),
+    ]
+
+
+def _enet_values(fn, w, step, alpha, l1_ratio):
+    got = _enet_call(fn, w, step, alpha, l1_ratio)
+    expected = _enet_reference(w, step, alpha, l1_ratio)
+    _compare(got, expected, "your w_new", _enet_suspects(w, step, alpha, l1_ratio))
+
+
+def _enet_minimizes(fn, w, step, alpha, l1_ratio):
+    v = _enet_call(fn, w, step, alpha, l1_ratio)
+    base = _enet_objective(v, w, step, alpha, l1_ratio)
+    worst = 0.0
+    for delta in (1e-3, -1e-3):
+        gain = base - _enet_objective(v + delta, w, step, alpha, l1_ratio)
+        worst = max(worst, float(gain.max()))
+        if gain.max() > 1e-12:
+            i = tuple(int(k) for k in np.unravel_index(np.argmax(gain), w.shape))
+            direction = "up" if delta > 0 else "down"
+            _fail(
+                f"your w_new is not the minimizer of penalty(v) + ‖v − w‖²/(2·step): moving "
+                f"entry {i} {direction} by 0.001 (w = {w[i]:g}, yours {v[i]:.4g}) lowers it"
+            )
+    return "no nudge by ±0.001 lowers the objective"
+
+
+def _enet_zeros(fn, w, step, alpha, l1_ratio):
+    got = _enet_call(fn, w, step, alpha, l1_ratio)
+    t = step * alpha * l1_ratio
+    wrong = (np.abs(w) <= t) & (got != 0)
+    if wrong.any():
+        i = tuple(int(k) for k in np.argwhere(wrong)[0])
+        _fail(
+            f"entries with |w| ≤ step·alpha·l1_ratio = {t:g} should be exactly 0; at w = {w[i]:g} "
+            f"yours is {got[i]:.3g}"
+        )
+
+
+def _enet_limits(fn, w):
+    lasso = _enet_call(fn, w, 0.5, 0.8, 1.0)
+    _compare(lasso, _reference_soft_threshold(w, 0.4), "with l1_ratio = 1 your w_new")
+    ridge = _enet_call(fn, w, 0.5, 0.8, 0.0)
+    _compare(ridge, w / 1.4, "with l1_ratio = 0 your w_new")
+
+
+def _enet_step_zero(fn, w):
+    hint = " with step = 0: did you divide by step?"
+    _compare(_enet_call(fn, w, 0.0, 0.8, 0.6, nan_hint=hint), w, "with step = 0 your w_new")
+
+
+def _enet_shapes(fn):
+    for w in (_data(12, (7,)), _data(13, (2, 3, 4))):
+        got = _enet_call(fn, w, 0.3, 1.5, 0.4)
+        expected = _enet_reference(w, 0.3, 1.5, 0.4)
+        _compare(got, expected, f"for w of shape {w.shape}, your w_new")
+
+
+def _enet_inplace(fn, w, step, alpha, l1_ratio):
+    student = w.copy()
+    _call(fn, student, step, alpha, l1_ratio, copy=False)
+    _unchanged(w, student, "w", "np.sign(w) * np.maximum(np.abs(w) - t, 0) / (1 + c)")
+
+
+# ----------------------------------------------------------------------------------------------
+# 1-D convolution, forward
+
+
+def _conv_case(seed: int, n: int, c_in: int, c_out: int, length: int, k: int):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c_in, length))
+    weight = rng.standard_normal((c_out, c_in, k))
+    return x, weight, rng.uniform(0.5, 1.5, c_out) * rng.choice([-1.0, 1.0], c_out)
+
+
+def _conv_reference(x, weight, bias, stride):
+    c_out, c_in, k = weight.shape
+    layer = Conv1d(c_in, c_out, k, stride=stride)
+    layer.weight.data[...] = weight
+    layer.bias.data[...] = bias
+    return layer(x)
+
+
+def _conv_out_length(length, k, stride):
+    return (length - k) // stride + 1
+
+
+def _conv_call(fn, x, weight, bias, stride):
+    n, _, length = x.shape
+    c_out, _, k = weight.shape
+    l_out = _conv_out_length(length, k, stride)
+    full = length - k + 1
+    hints = {
+        (n, c_out, length): f": L_out = L = {length}, as if padded; with no padding only the "
+        f"{full} windows that fit inside x count, L_out = (L − K) // stride + 1",
+        (n, c_out, full - 1): f": one window short; there are L − K + 1 = {full} windows at "
+        "stride 1 (range(L - K + 1), not range(L - K))",
+        (n, c_out, length - k): f": one window short; there are L − K + 1 = {full} windows at "
+        "stride 1 (range(L - K + 1), not range(L - K))",
+        (n, length - k + 1, c_out): ": channels and positions swapped? out is (N, C_out, L_out)",
+        (n, l_out, c_out): ": channels and positions swapped? out is (N, C_out, L_out)",
+    }
+    if stride > 1:
+        hints[(n, c_out, full)] = (
+            f": {full} positions is stride 1; with stride {stride} the windows start at 0, "
+            f"{stride}, {2 * stride}, ..., so L_out = (L − K) // stride + 1 = {l_out}"
+        )
+    return _array(_call(fn, x, weight, bias, stride), "your out", (n, c_out, l_out), hints)
+
+
+def conv1d_forward(fn) -> Report:
+    """Check ``fn(x, weight, bias, stride) -> out``: a 1-D convolution without padding, as
+    ``torch.nn.Conv1d`` computes it (a cross-correlation: the kernel is not flipped), for
+    x (N, C_in, L), weight (C_out, C_in, K), bias (C_out,):
+
+        out[n, o, t] = bias[o] + Σ_c Σ_j weight[o, c, j] · x[n, c, stride·t + j],
+
+    out of shape (N, C_out, L_out), L_out = (L − K) // stride + 1.
+
+    Checks: out's shape; one channel at stride 1 against ``regcourse.numpy.Conv1d``; several
+    input channels summed; the bias added once per output channel; stride 2 and 3; a kernel
+    as long as x; x and weight left unchanged.
+    """
+    single = _conv_case(20, 2, 1, 1, 9, 3)
+    multi = _conv_case(21, 3, 4, 2, 10, 3)
+    return _run(
+        "conv1d_forward",
+        {"fn": fn},
+        [
+            _Check(
+                "returns out of shape (N, C_out, L_out), L_out = (L − K) // stride + 1",
+                partial(_conv_call, fn, *multi, 1),
+                essential=True,
+            ),
+            _Check(
+                "one channel, stride 1: out[t] = Σ_j weight[j] · x[t + j] + bias (not flipped)",
+                partial(_conv_values, fn, *single, 1, "with one channel, your out"),
+            ),
+            _Check(
+                "several channels: out[o] sums over every input channel c",
+                partial(_conv_values, fn, *multi, 1, "with 4 input channels, your out"),
+            ),
+            _Check(
+                "the bias is added once per output channel",
+                partial(_conv_bias, fn, *multi),
+            ),
+            _Check(
+                "stride: window t starts at stride·t (stride 2 and 3)",
+                partial(_conv_stride, fn, *multi),
+            ),
+            _Check(
+                "a kernel as long as x gives one output per channel",
+                partial(_conv_full_kernel, fn),
+            ),
+            _Check("leaves x and weight unchanged", partial(_conv_inplace, fn, *multi)),
+        ],
+    )
+
+
+def _conv_suspects(x, weight, bias, stride):
+    c_in = x.shape[1]
+    full = _conv_reference(x, weight, bias, 1)
+    l_out = _conv_out_length(x.shape[2], weight.shape[2], stride)
+    nobias = _conv_reference(x, weight, 0 * bias, stride)
+    suspects = [
+        (
+            _conv_reference(x, weight[:, :, ::-1], bias, stride),
+            "your kernel is flipped: that is the convolution of signal processing; "
+            "torch.nn.Conv1d (and this course) computes a cross-correlation, "
+            "out[t] = Σ_j weight[j] · x[stride·t + j], with the kernel as it is",
+        ),
+        (nobias, "you forgot the bias: add bias[o] to every position of output channel o"),
+    ]
+    if c_in > 1:
+        suspects.append(
+            (
+                nobias + c_in * bias[:, None],
+                f"you added the bias once per input channel ({c_in} times): add it once, "
+                "after summing over the input channels",
+            )
+        )
+    if stride > 1:
+        suspects.append(
+            (
+                full[:, :, :l_out],
+                f"you moved the window by 1 instead of by stride: window t starts at "
+                f"stride·t = {stride}·t, out[t] uses x[{stride}·t : {stride}·t + K]",
+            )
+        )
+    return suspects
+
+
+def _conv_values(fn, x, weight, bias, stride, what):
+    out = _conv_call(fn, x, weight, bias, stride)
+    expected = _conv_reference(x, weight, bias, stride)
+    _compare(out, expected, what, _conv_suspects(x, weight, bias, stride))
+
+
+def _conv_bias(fn, x, weight, bias):
+    zero = _conv_call(fn, x, weight, 0 * bias, 1)
+    with_bias = _conv_call(fn, x, weight, bias, 1)
+    shift = with_bias - zero
+    expected = np.broadcast_to(bias[:, None], shift.shape[1:])
+    if _close(shift, np.broadcast_to(expected, shift.shape)):
+        return
+    if _close(shift, np.zeros_like(shift)):
+        _fail("your out does not change with the bias: add bias[o] to output channel o")
+    if _close(shift, np.broadcast_to(x.shape[1] * expected, shift.shape)):
+        _fail(
+            f"changing the bias moves out by {x.shape[1]}× the bias: you added it once per input "
+            "channel; add it once, after summing over the input channels"
+        )
+    _fail(
+        "bias[o] should move every position of output channel o by bias[o] (out[:, o, :] + "
+        "bias[o]); yours moves it by something else: check how bias is broadcast, "
+        "bias[:, None] against (C_out, L_out)"
+    )
+
+
+def _conv_stride(fn, x, weight, bias):
+    for stride in (2, 3):
+        _conv_values(fn, x, weight, bias, stride, f"with stride {stride}, your out")
+
+
+def _conv_full_kernel(fn):
+    x, weight, bias = _conv_case(22, 2, 3, 2, 5, 5)
+    _conv_values(fn, x, weight, bias, 1, "with K = L, your out")
+    x, weight, bias = _conv_case(23, 1, 2, 3, 7, 1)
+    _conv_values(fn, x, weight, bias, 2, "with K = 1 and stride 2, your out")
+
+
+def _conv_inplace(fn, x, weight, bias):
+    xs, ws = x.copy(), weight.copy()
+    _call(fn, xs, ws, bias.copy(), 1, copy=False)
+    _unchanged(x, xs, "x", "a new out array")
+    _unchanged(weight, ws, "weight", "weight[:, :, ::-1] makes a view; copy before changing it")
+
+
+# ----------------------------------------------------------------------------------------------
+# Early stopping
+
+
+def _es_reference(val_losses, patience, min_delta):
+    """(best_epoch, stop_epoch) of ``regcourse.training.EarlyStopping`` fed these losses."""
+    stopper = EarlyStopping(patience=patience, min_delta=min_delta)
+    for loss in val_losses:
+        if stopper.update(float(loss), lambda: None):
+            break
+    return stopper.best_epoch, stopper.stopped_epoch
+
+
+def _es_int(value, what: str) -> int:
+    if isinstance(value, bool | np.bool_):
+        _fail(f"{what} should be an epoch number (an int), got {value}")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    _fail(f"{what} should be an epoch number (an int), got {_describe(value)}")
+
+
+def _es_call(fn, val_losses, patience, min_delta):
+    result = _call(fn, list(val_losses), patience, min_delta)
+    best, stop = _unpack(result, ("best_epoch", "stop_epoch"))
+    return _es_int(best, "your best_epoch"), _es_int(stop, "your stop_epoch")
+
+
+# Validation curves, each chosen so that one typical mistake gives another answer.
+_ES_CURVES = {
+    "a U-shaped curve": [1.0, 0.8, 0.6, 0.5, 0.45, 0.47, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9],
+    "a noisy curve": [1.0, 0.7, 0.72, 0.6, 0.65, 0.62, 0.64, 0.66, 0.61, 0.63, 0.7, 0.75],
+    "a curve still falling": [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+    "a curve with a later, lower minimum": [1.0, 0.5, 0.6, 0.7, 0.8, 0.2, 0.1],
+    "tiny improvements": [1.0, 0.9, 0.899, 0.898, 0.897, 0.896, 0.895, 0.894],
+    "a tie with the best": [1.0, 0.5, 0.5, 0.6, 0.7, 0.8],
+}
+
+
+def early_stopping(fn) -> Report:
+    """Check ``fn(val_losses, patience, min_delta) -> (best_epoch, stop_epoch)``: replay early
+    stopping, as ``regcourse.training.EarlyStopping`` does it, on a list of validation losses
+    (epochs numbered from 0).
+
+    Epoch t improves if ``val_losses[t] < best - min_delta`` (best: the lowest loss of the
+    epochs that improved so far; nan never improves). ``best_epoch`` is the last epoch that
+    improved (the weights restored), -1 if none did; ``stop_epoch`` is the epoch after which
+    ``patience`` epochs in a row have not improved (training stops there; later losses are
+    never seen), -1 if the list ends first.
+
+    Checks: two integers; a U-shaped curve; patience counts epochs since the best, not since
+    the last rise; the losses after stopping are ignored; a curve that never stops; min_delta
+    (strict inequality); ties; nan; patience 1; a NumPy array works too; the list left unchanged.
+    """
+    u_curve = _ES_CURVES["a U-shaped curve"]
+    return _run(
+        "early_stopping",
+        {"fn": fn},
+        [
+            _Check(
+                "returns (best_epoch, stop_epoch), two integers",
+                partial(_es_call, fn, u_curve, 3, 0.0),
+                essential=True,
+            ),
+            _Check(
+                "a U-shaped curve, patience 3: stops 3 epochs after the minimum",
+                partial(_es_compare, fn, "a U-shaped curve", 3, 0.0),
+            ),
+            _Check(
+                "patience counts the epochs since the best, not since the last decrease",
+                partial(_es_compare, fn, "a noisy curve", 4, 0.0),
+            ),
+            _Check(
+                "losses after the stop are never seen: best_epoch is the best before stopping",
+                partial(_es_compare, fn, "a curve with a later, lower minimum", 2, 0.0),
+            ),
+            _Check(
+                "a curve that keeps falling never stops: stop_epoch = -1",
+                partial(_es_compare, fn, "a curve still falling", 2, 0.0),
+            ),
+            _Check(
+                "min_delta: an epoch improves only if it beats the best by more than min_delta",
+                partial(_es_min_delta, fn),
+            ),
+            _Check(
+                "a tie with the best is not an improvement (strict <)",
+                partial(_es_compare, fn, "a tie with the best", 3, 0.0),
+            ),
+            _Check("a nan loss never improves", partial(_es_nan, fn)),
+            _Check(
+                "patience 1 stops at the first epoch that does not improve", partial(_es_one, fn)
+            ),
+            _Check("accepts a NumPy array and leaves the losses unchanged", partial(_es_array, fn)),
+        ],
+    )
+
+
+def _es_suspects(curve, patience, min_delta):
+    """Typical wrong replays, each with the hint that explains it."""
+    losses = np.asarray(curve, dtype=np.float64)
+    ref_best, ref_stop = _es_reference(curve, patience, min_delta)
+    suspects = []
+    if ref_stop >= 0:
+        suspects += [
+            (
+                (ref_best, ref_stop + 1),
+                f"you stopped one epoch late: after the best epoch {ref_best}, stop once "
+                f"{patience} epochs in a row have not improved, at epoch best + patience = "
+                f"{ref_best + patience}",
+            ),
+            (
+                (ref_best, ref_stop - 1),
+                f"you stopped one epoch early: stop once {patience} epochs in a row have not "
+                "improved; the counter reaches patience at the last of them",
+            ),
+            (
+                (ref_best, -1),
+                "you never stopped although patience ran out: return the epoch where it did",
+            ),
+        ]
+    suspects += [
+        (
+            (int(np.nanargmin(losses)), ref_stop),
+            "your best_epoch is the lowest loss of the whole list; training stopped at "
+            "stop_epoch and never saw the later epochs: best_epoch is the best before stopping",
+        ),
+        (
+            _es_variant(curve, patience, min_delta, previous=True),
+            "you compared each loss with the previous epoch's; compare it with the best loss so "
+            "far: a small dip after a rise is not an improvement unless it beats the best",
+        ),
+        (
+            _es_variant(curve, patience, min_delta, ties=True),
+            "a loss equal to the best (within min_delta) counted as an improvement: improve only "
+            "if val_loss < best - min_delta (strict)",
+        ),
+        (
+            _es_variant(curve, patience, 0.0),
+            "you ignored min_delta: improve only if val_loss < best - min_delta",
+        ),
+        (
+            _es_variant(curve, patience, -min_delta),
+            "you used best + min_delta: an improvement must beat the best by MORE than "
+            "min_delta, val_loss < best - min_delta",
+        ),
+    ]
+    return [(pair, hint) for pair, hint in suspects if tuple(pair) != (ref_best, ref_stop)]
+
+
+def _es_variant(curve, patience, min_delta, previous=False, ties=False):
+    """A replay with one typical mistake: compare with the previous loss, or count ties."""
+    best, best_epoch, previous_loss, waited = np.inf, -1, np.inf, 0
+    for epoch, loss in enumerate(curve):
+        reference = previous_loss if previous else best
+        better = loss <= reference - min_delta if ties else loss < reference - min_delta
+        previous_loss = loss
+        if better:
+            best, best_epoch, waited = min(loss, best) if previous else loss, epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return best_epoch, epoch
+    return best_epoch, -1
+
+
+def _es_compare(fn, name, patience, min_delta, curve=None):
+    curve = _ES_CURVES[name] if curve is None else curve
+    got = _es_call(fn, curve, patience, min_delta)
+    expected = _es_reference(curve, patience, min_delta)
+    if got == expected:
+        return f"(best_epoch, stop_epoch) = {expected}"
+    for pair, hint in _es_suspects(curve, patience, min_delta):
+        if got == tuple(pair):
+            _fail(f"{_es_case(curve, patience, min_delta)}: {hint}")
+    _fail(
+        f"{_es_case(curve, patience, min_delta)}: your (best_epoch, stop_epoch) is {got}, "
+        f"expected {expected}"
+    )
+
+
+def _es_case(curve, patience, min_delta):
+    losses = ", ".join(f"{v:g}" for v in curve)
+    return f"for val_losses = [{losses}], patience = {patience}, min_delta = {min_delta:g}"
+
+
+def _es_min_delta(fn):
+    _es_compare(fn, "tiny improvements", 3, 0.005)
+    _es_compare(fn, "tiny improvements", 3, 0.0)
+
+
+def _es_nan(fn):
+    curve = [1.0, 0.6, float("nan"), float("nan"), 0.7, 0.65]
+    got = _es_call(fn, curve, 2, 0.0)
+    expected = _es_reference(curve, 2, 0.0)
+    if got != expected:
+        _fail(
+            f"{_es_case(curve, 2, 0.0)}: your (best_epoch, stop_epoch) is {got}, expected "
+            f"{expected}: a nan loss is not an improvement (val_loss < best is False for nan, "
+            "so write the test that way round, not as `not val_loss >= best`)"
+        )
+
+
+def _es_one(fn):
+    _es_compare(fn, "a U-shaped curve", 1, 0.0)
+
+
+def _es_array(fn):
+    curve = np.array(_ES_CURVES["a noisy curve"])
+    before = curve.copy()
+    try:
+        result = fn(curve, 4, 0.0)
+    except Exception as exc:
+        raise _StudentRaised(
+            _describe_exception(exc, "with a NumPy array of losses, your function", 3)
+        ) from None
+    best, stop = _unpack(result, ("best_epoch", "stop_epoch"))
+    got = (_es_int(best, "your best_epoch"), _es_int(stop, "your stop_epoch"))
+    with_list = _es_call(fn, list(curve), 4, 0.0)
+    if got != with_list:
+        _fail(
+            f"with a NumPy array of losses your answer is {got}, with the same losses in a list "
+            f"{with_list}: treat val_losses as a sequence of numbers (for loss in val_losses)"
+        )
+    _unchanged(before, curve, "val_losses", "sorted(val_losses) or a copy, not .sort()")
+
+
+# ----------------------------------------------------------------------------------------------
+# Label smoothing
+
+
+def _ls_reference(labels, n_classes, eps):
+    """The targets ``regcourse.numpy.CrossEntropyLoss(label_smoothing=eps)`` uses."""
+    n = len(labels)
+    q = np.full((n, n_classes), eps / n_classes)
+    q[np.arange(n), labels] += 1.0 - eps
+    return q
+
+
+def label_smoothing_targets(fn) -> Report:
+    """Check ``fn(labels, n_classes, eps) -> targets``: the smoothed target distribution for
+    integer labels (N,), shape (N, n_classes), torch's convention (as
+    ``torch.nn.CrossEntropyLoss(label_smoothing=eps)`` and ``regcourse.numpy.CrossEntropyLoss``):
+
+        targets = (1 − eps) · one_hot(labels) + eps / n_classes.
+
+    Checks: the shape; every row sums to 1; the values; eps = 0 gives one-hot rows; the
+    labels left unchanged.
+    """
+    labels, k, eps = np.array([0, 2, 1, 3, 2, 0]), 4, 0.2
+    return _run(
+        "label_smoothing_targets",
+        {"fn": fn},
+        [
+            _Check(
+                "returns an array of shape (N, n_classes)",
+                partial(_ls_call, fn, labels, k, eps),
+                essential=True,
+            ),
+            _Check("every row sums to 1 (a distribution)", partial(_ls_sums, fn, labels, k, eps)),
+            _Check(
+                "targets = (1 − eps) · one_hot + eps / n_classes",
+                partial(_ls_values, fn, labels, k, eps),
+            ),
+            _Check("eps = 0 gives one-hot rows", partial(_ls_zero, fn, labels, k)),
+            _Check("works for other sizes (2 classes; 10 classes)", partial(_ls_shapes, fn)),
+            _Check("leaves labels unchanged", partial(_ls_inplace, fn, labels, k, eps)),
+        ],
+    )
+
+
+def _ls_call(fn, labels, k, eps):
+    n = len(labels)
+    hints = {(k, n): ": transposed? one row per example, one column per class"}
+    return _array(_call(fn, labels, k, eps), "your targets", (n, k), hints)
+
+
+def _ls_variants(labels, k, eps):
+    onehot = np.eye(k)[labels]
+    return [
+        (
+            (1 - eps) * onehot + eps / (k - 1) * (1 - onehot),
+            "you spread eps over the other k − 1 classes: that is another convention; torch's "
+            "(and this course's) adds eps / n_classes to EVERY class, the true one included",
+        ),
+        (
+            (1 - eps) * onehot + eps / k * (1 - onehot),
+            "the true class should get eps / n_classes too: (1 − eps) + eps / n_classes; the rows "
+            "then sum to 1",
+        ),
+        (
+            eps * onehot + (1 - eps) / k,
+            "you swapped eps and 1 − eps: the true class keeps 1 − eps, and eps is spread "
+            "evenly: (1 − eps) · one_hot + eps / n_classes",
+        ),
+        (onehot + eps / k, "you forgot to scale the one-hot by (1 − eps)"),
+        (onehot, "your targets are one-hot: smooth them with eps"),
+        ((1 - eps) * onehot + eps, "you added eps to every class; add eps / n_classes"),
+    ]
+
+
+def _ls_sums(fn, labels, k, eps):
+    targets = _ls_call(fn, labels, k, eps)
+    sums = targets.sum(axis=1)
+    if np.allclose(sums, 1.0):
+        return
+    for candidate, hint in _ls_variants(labels, k, eps):
+        if _close(targets, candidate, rtol=SUSPECT_RTOL):
+            _fail(f"your rows sum to {_fmt(sums)}, not 1: {hint}")
+    _fail(f"your rows sum to {_fmt(sums)}: each row is a distribution over the classes, sum 1")
+
+
+def _ls_values(fn, labels, k, eps):
+    targets = _ls_call(fn, labels, k, eps)
+    _compare(targets, _ls_reference(labels, k, eps), "your targets", _ls_variants(labels, k, eps))
+
+
+def _ls_zero(fn, labels, k):
+    _compare(_ls_call(fn, labels, k, 0.0), np.eye(k)[labels], "with eps = 0 your targets")
+
+
+def _ls_shapes(fn):
+    for seed, (n, k) in enumerate(((5, 2), (7, 10))):
+        labels = np.random.default_rng(seed).integers(0, k, n)
+        targets = _ls_call(fn, labels, k, 0.1)
+        _compare(targets, _ls_reference(labels, k, 0.1), f"with {k} classes, your targets")
+
+
+def _ls_inplace(fn, labels, k, eps):
+    student = labels.copy()
+    _call(fn, student, k, eps, copy=False)
+    _unchanged(labels, student, "labels", "np.eye(n_classes)[labels]")
