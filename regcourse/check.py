@@ -22,7 +22,8 @@ from; a wrong return type or shape is reported too.
 The checkers: :func:`l2_penalty`, :func:`soft_threshold`, :func:`dropout_forward`,
 :func:`batchnorm_forward`, :func:`batchnorm_backward`, :func:`layernorm_forward`,
 :func:`elastic_net_prox`, :func:`conv1d_forward`, :func:`early_stopping`,
-:func:`label_smoothing_targets`.
+:func:`label_smoothing_targets`, :func:`gaussian_noise_forward`, :func:`shift_signals`,
+:func:`ensemble_average`, :func:`min_norm_least_squares`, :func:`polynomial_features`.
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ __all__ = [
     "dropout_forward",
     "early_stopping",
     "elastic_net_prox",
+    "ensemble_average",
+    "gaussian_noise_forward",
     "l2_penalty",
     "label_smoothing_targets",
     "layernorm_forward",
+    "min_norm_least_squares",
+    "polynomial_features",
+    "shift_signals",
     "soft_threshold",
 ]
 
@@ -2179,3 +2185,571 @@ def _ls_inplace(fn, labels, k, eps):
     student = labels.copy()
     _call(fn, student, k, eps, copy=False)
     _unchanged(labels, student, "labels", "np.eye(n_classes)[labels]")
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian noise injection
+
+
+def gaussian_noise_forward(fn) -> Report:
+    """Check ``fn(x, sigma, rng) -> out``: additive Gaussian noise in training,
+    out = x + sigma·ε with ε ~ N(0, 1) drawn independently for every entry from the
+    ``numpy.random.Generator`` ``rng`` (``regcourse.numpy.GaussianNoise``).
+
+    Checks: out's shape; the noise out − x has mean ≈ 0 and standard deviation ≈ sigma
+    (within 5 standard errors), does not scale with x, and is drawn separately for every
+    entry; sigma = 0 returns x; the same seed gives the same noise and another seed other
+    noise; vectors and 3-D arrays; x left unchanged.
+    """
+    x, sigma = _data(30, (400, 50), 1.0, 3.0), 0.3
+    return _run(
+        "gaussian_noise_forward",
+        {"fn": fn},
+        [
+            _Check(
+                "returns out of x's shape", partial(_noise_call, fn, x, sigma, 0), essential=True
+            ),
+            _Check(
+                "the noise out − x has mean ≈ 0 (statistical check)",
+                partial(_noise_mean, fn, x, sigma),
+            ),
+            _Check(
+                "the noise has standard deviation ≈ sigma (statistical check)",
+                partial(_noise_std, fn, x, sigma),
+            ),
+            _Check(
+                "the noise is added: it does not grow with x",
+                partial(_noise_additive, fn, x, sigma),
+            ),
+            _Check(
+                "draws separate noise for every entry", partial(_noise_independent, fn, x, sigma)
+            ),
+            _Check("sigma = 0 returns x", partial(_noise_zero, fn, x)),
+            _Check(
+                "uses rng: the same seed gives the same noise, another seed other noise",
+                partial(_noise_seed, fn, x, sigma),
+            ),
+            _Check("works for any shape (a vector, a 3-D array)", partial(_noise_shapes, fn)),
+            _Check("leaves x unchanged", partial(_noise_inplace, fn, x, sigma)),
+        ],
+    )
+
+
+def _noise_call(fn, x, sigma, seed):
+    return _array(_call(fn, x, sigma, np.random.default_rng(seed)), "your out", x.shape)
+
+
+def _noise_mean(fn, x, sigma):
+    noise = _noise_call(fn, x, sigma, 1) - x
+    mean, margin = float(noise.mean()), SIGMAS * sigma / np.sqrt(noise.size)
+    if abs(mean) <= margin:
+        return f"mean {mean:.4f}, expected 0 ± {margin:.4f}"
+    if abs(mean - sigma * 0.5) <= margin * 2:
+        _fail(
+            f"the noise has mean {mean:.3f} ≈ sigma/2: did you draw uniform numbers "
+            "(rng.random)? Draw Gaussian ones, rng.standard_normal(x.shape)"
+        )
+    _fail(f"the noise out − x has mean {mean:.4f}, expected 0 ± {margin:.4f}: E[out] = x")
+
+
+def _noise_std(fn, x, sigma):
+    noise = _noise_call(fn, x, sigma, 2) - x
+    std = float(noise.std())
+    margin = SIGMAS * sigma / np.sqrt(2 * noise.size)  # standard error of a Gaussian's std
+    if abs(std - sigma) <= margin:
+        return f"std {std:.4f}, expected {sigma} ± {margin:.4f}"
+    start = f"the noise has standard deviation {std:.4f}, expected sigma = {sigma} ± {margin:.4f}"
+    if abs(std - sigma**2) <= margin:
+        _fail(
+            f"{start}: it is sigma² = {sigma**2:.3g}; sigma is the standard deviation, so "
+            "multiply the standard normal draws by sigma, not sigma²"
+        )
+    if abs(std - np.sqrt(sigma)) <= 3 * margin:
+        _fail(
+            f"{start}: it is √sigma; sigma is the standard deviation, not the variance: "
+            "x + sigma * rng.standard_normal(x.shape)"
+        )
+    if abs(std - sigma / np.sqrt(12)) <= margin:
+        _fail(f"{start}: uniform numbers? Draw Gaussian ones, rng.standard_normal(x.shape)")
+    if abs(std - 1.0) <= 3 * margin / sigma:
+        _fail(f"{start}: did you forget to multiply the noise by sigma?")
+    if abs(std - sigma * np.sqrt(np.mean(x**2))) <= 0.05 * std:
+        _fail(f"{start}, about sigma · x: did you multiply x by the noise? Add it")
+    _fail(start)
+
+
+def _noise_additive(fn, x, sigma):
+    noise = _noise_call(fn, x, sigma, 3) - x
+    small, large = x < 2.0, x >= 2.0
+    ratio = noise[large].std() / noise[small].std()
+    scale = x[large].mean() / x[small].mean()
+    if abs(ratio - 1) < 0.1:
+        return
+    if abs(ratio - scale) < 0.2 * scale:
+        _fail(
+            "the noise is larger where x is larger: you multiplied x by the noise, "
+            "x * (1 + sigma·ε), which is multiplicative noise like dropout's; add it: "
+            "x + sigma * rng.standard_normal(x.shape)"
+        )
+    _fail("the noise's spread depends on x: add noise of the same spread sigma everywhere")
+
+
+def _noise_independent(fn, x, sigma):
+    noise = _noise_call(fn, x, sigma, 4) - x
+    if np.allclose(noise, noise[:1]):
+        _fail(
+            "the noise is the same for every sample (row): draw one number per entry, "
+            "rng.standard_normal(x.shape)"
+        )
+    if np.allclose(noise, noise[:, :1]):
+        _fail(
+            "the noise is the same for every feature (column): draw one number per entry, "
+            "rng.standard_normal(x.shape)"
+        )
+    if np.allclose(noise, noise.flat[0]):
+        _fail("the same noise is added to every entry: draw one number per entry")
+
+
+def _noise_zero(fn, x):
+    _compare(_noise_call(fn, x, 0.0, 5), x, "with sigma = 0 your out")
+
+
+def _noise_seed(fn, x, sigma):
+    a, b = _noise_call(fn, x, sigma, 7), _noise_call(fn, x, sigma, 7)
+    if not np.array_equal(a, b):
+        _fail(
+            "two calls with generators seeded alike, np.random.default_rng(7), gave different "
+            "noise: draw from the rng argument, rng.standard_normal(x.shape), not from np.random"
+        )
+    if np.array_equal(a, _noise_call(fn, x, sigma, 8)):
+        _fail(
+            "generators with different seeds gave the same noise: use the rng you are given, "
+            "not a generator of your own with a fixed seed"
+        )
+
+
+def _noise_shapes(fn):
+    for shape in ((9,), (2, 3, 4)):
+        x = _data(31, shape)
+        out = _noise_call(fn, x, 0.5, 6)
+        if np.array_equal(out, x):
+            _fail(f"for x of shape {shape} your out equals x: no noise was added")
+        _compare(_noise_call(fn, x, 0.0, 6), x, f"for x of shape {shape} and sigma = 0, your out")
+
+
+def _noise_inplace(fn, x, sigma):
+    student = x.copy()
+    _call(fn, student, sigma, np.random.default_rng(0), copy=False)
+    _unchanged(x, student, "x", "x + sigma * noise")
+
+
+# ----------------------------------------------------------------------------------------------
+# Shifting signals (data augmentation)
+
+
+def _shift_reference(x, shifts):
+    """out[i, t] = x[i, t − shifts[i]], 0 where t − shifts[i] falls outside the signal
+    (``regcourse.augment.Shift(mode="zeros")`` with these shifts)."""
+    length = x.shape[1]
+    source = np.arange(length) - np.asarray(shifts)[:, None]
+    inside = (source >= 0) & (source < length)
+    return np.where(inside, np.take_along_axis(x, np.clip(source, 0, length - 1), axis=1), 0.0)
+
+
+_SHIFT_X = np.arange(1.0, 9.0) * np.array([[1.0], [-1.0], [0.5], [2.0], [-0.5]])
+_SHIFTS = np.array([2, -3, 0, 1, -1])
+
+
+def shift_signals(fn) -> Report:
+    """Check ``fn(x, shifts) -> out``: shift each signal x[i] (x of shape (N, L)) by its own
+    integer shifts[i], filling with zeros: out[i, t] = x[i, t − shifts[i]] when
+    0 ≤ t − shifts[i] < L, else 0 (``regcourse.augment.Shift`` in its default mode, with the
+    shifts given). A positive shift moves the signal to the right.
+
+    Checks: out's shape; the values; the direction (positive moves right); zero filling (not
+    wrapping around); shift 0 and shifts as long as the signal; x left unchanged.
+    """
+    return _run(
+        "shift_signals",
+        {"fn": fn},
+        [
+            _Check(
+                "returns out of x's shape (N, L)",
+                partial(_shift_call, fn, _SHIFT_X, _SHIFTS),
+                essential=True,
+            ),
+            _Check(
+                "out[i, t] = x[i, t − shifts[i]], 0 outside (each signal its own shift)",
+                partial(_shift_values, fn),
+            ),
+            _Check(
+                "shifts of 0 return x; a shift of ±L gives zeros",
+                partial(_shift_edges, fn),
+            ),
+            _Check("leaves x and shifts unchanged", partial(_shift_inplace, fn)),
+        ],
+    )
+
+
+def _shift_call(fn, x, shifts):
+    return _array(_call(fn, x, shifts), "your out", x.shape)
+
+
+def _shift_values(fn):
+    x, shifts = _SHIFT_X, _SHIFTS
+    out = _shift_call(fn, x, shifts)
+    rolled = np.stack([np.roll(row, k) for row, k in zip(x, shifts)])
+    suspects = [
+        (
+            rolled,
+            "what falls off one end came back at the other (np.roll wraps around): fill the "
+            "positions with no source with 0",
+        ),
+        (
+            _shift_reference(x, -shifts),
+            "you shifted the wrong way: a positive shift moves the signal to the right, "
+            "out[i, t] = x[i, t − k]",
+        ),
+        (
+            np.stack([np.roll(row, -k) for row, k in zip(x, shifts)]),
+            "you shifted the wrong way and wrapped around: out[i, t] = x[i, t − k], and 0 where "
+            "t − k is outside the signal",
+        ),
+        (
+            _shift_reference(x, np.full_like(shifts, shifts[0])),
+            "every signal got the first signal's shift: shift x[i] by shifts[i]",
+        ),
+    ]
+    _compare(out, _shift_reference(x, shifts), "your out", suspects)
+
+
+def _shift_edges(fn):
+    x = _SHIFT_X
+    _compare(_shift_call(fn, x, np.zeros(5, dtype=int)), x, "with every shift 0, your out")
+    length = x.shape[1]
+    shifts = np.array([length, -length, length, -length, 0])
+    _compare(
+        _shift_call(fn, x, shifts),
+        _shift_reference(x, shifts),
+        f"with shifts of ±L = ±{length} (everything moves out), your out",
+    )
+
+
+def _shift_inplace(fn):
+    x, shifts = _SHIFT_X.copy(), _SHIFTS.copy()
+    _call(fn, x, shifts, copy=False)
+    _unchanged(_SHIFT_X, x, "x", "a new array, np.zeros_like(x), filled from x")
+    _unchanged(_SHIFTS, shifts, "shifts", "a new array")
+
+
+# ----------------------------------------------------------------------------------------------
+# Minimum-norm least squares
+
+
+def min_norm_least_squares(fn) -> Report:
+    """Check ``fn(X, y) -> w``: least squares without intercept, the minimum-norm solution
+    when it is not unique: w = X⁺ y (``np.linalg.pinv(X) @ y``, ``np.linalg.lstsq``).
+
+    Checks: w's shape (D,); with more samples than features (N > D) the ordinary least-squares
+    solution; with fewer (N < D) a w that fits the data exactly and has the smallest norm of
+    all that do (it lies in the row space of X); a rank-deficient X (two equal columns); X
+    and y left unchanged.
+    """
+    return _run(
+        "min_norm_least_squares",
+        {"fn": fn},
+        [
+            _Check(
+                "returns w of shape (D,)",
+                partial(_mnls_call, fn, *_mnls_case(40, 20, 5)),
+                essential=True,
+            ),
+            _Check(
+                "N > D: the ordinary least-squares solution",
+                partial(_mnls_over, fn),
+            ),
+            _Check(
+                "N < D: w fits the data exactly (X @ w = y)",
+                partial(_mnls_interpolates, fn),
+            ),
+            _Check(
+                "N < D: w has the smallest norm of all exact fits (w = X⁺ y)",
+                partial(_mnls_min_norm, fn),
+            ),
+            _Check(
+                "a rank-deficient X (two equal columns) gives the minimum-norm solution",
+                partial(_mnls_rank_deficient, fn),
+            ),
+            _Check("leaves X and y unchanged", partial(_mnls_inplace, fn)),
+        ],
+    )
+
+
+def _mnls_case(seed, n, d):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)), rng.standard_normal(n)
+
+
+def _mnls_call(fn, X, y):
+    d = X.shape[1]
+    hints = {
+        (len(y),): f": one value per sample, but w has one per feature, shape ({d},)",
+        (d, 1): ": a column; return a vector, shape (D,): ravel it",
+        (1, d): ": a row; return a vector, shape (D,): ravel it",
+        (d + 1,): ": did you add an intercept? w has one entry per column of X, no intercept",
+    }
+    return _array(
+        _call(fn, X, y),
+        "your w",
+        (d,),
+        hints,
+        nan_hint=": did you invert a singular matrix? np.linalg.pinv(X) @ y works in every case",
+    )
+
+
+def _mnls_over(fn):
+    X, y = _mnls_case(41, 30, 6)
+    w = _mnls_call(fn, X, y)
+    suspects = [(X.T @ y, "X.T @ y is the gradient direction, not the solution: w = X⁺ y")]
+    _compare(w, np.linalg.lstsq(X, y, rcond=None)[0], "your w", suspects)
+
+
+def _mnls_interpolates(fn):
+    X, y = _mnls_case(42, 6, 20)
+    w = _mnls_call(fn, X, y)
+    residual = float(np.abs(X @ w - y).max())
+    if residual > 1e-6:
+        _fail(
+            f"with N = 6 samples and D = 20 features an exact fit exists, but |X @ w − y| is up "
+            f"to {residual:.3g}: with N < D, X.T @ X is singular; use np.linalg.pinv(X) @ y "
+            "(or np.linalg.lstsq)"
+        )
+
+
+def _mnls_min_norm(fn):
+    X, y = _mnls_case(42, 6, 20)
+    w = _mnls_call(fn, X, y)
+    best = np.linalg.pinv(X) @ y
+    if _close(w, best):
+        return f"‖w‖ = {np.linalg.norm(w):.4g}"
+    ridge = np.linalg.solve(X.T @ X + 1e-3 * np.eye(20), X.T @ y)
+    suspects = [
+        (
+            ridge,
+            "you added a small ridge term: its solution is close to the minimum-norm one but "
+            "not equal; use np.linalg.pinv(X) @ y, the limit as the ridge term goes to 0",
+        ),
+    ]
+    if np.abs(X @ w - y).max() <= 1e-6:
+        _fail(
+            f"your w fits the data exactly but its norm is {np.linalg.norm(w):.4g}, not the "
+            f"smallest, {np.linalg.norm(best):.4g}: among the many exact fits, take the one in "
+            "the row space of X, w = X⁺ y = np.linalg.pinv(X) @ y"
+        )
+    _compare(w, best, "your w", suspects)
+
+
+def _mnls_rank_deficient(fn):
+    X, y = _mnls_case(43, 15, 4)
+    X = np.column_stack([X, X[:, 0]])  # the last column repeats the first
+    w = _mnls_call(fn, X, y)
+    best = np.linalg.pinv(X) @ y
+    if not _close(w, best, rtol=1e-5) and _close(X @ w, X @ best, rtol=1e-5):
+        _fail(
+            f"X's first and last columns are equal; your w fits as well as possible, but splits "
+            f"the weight {w[0]:.4g} / {w[-1]:.4g} between them instead of equally "
+            f"({best[0]:.4g} each), which has the smallest norm: use np.linalg.pinv(X) @ y"
+        )
+    _compare(w, best, "with two equal columns, your w")
+
+
+def _mnls_inplace(fn):
+    X, y = _mnls_case(44, 8, 12)
+    Xs, ys = X.copy(), y.copy()
+    _call(fn, Xs, ys, copy=False)
+    _unchanged(X, Xs, "X", "a new array")
+    _unchanged(y, ys, "y", "a new array")
+
+
+# ----------------------------------------------------------------------------------------------
+# Ensemble averaging
+
+
+def _ens_case(seed, k, n, c):
+    rng = np.random.default_rng(seed)
+    logits = 2.0 * rng.standard_normal((k, n, c))
+    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def ensemble_average(fn) -> Report:
+    """Check ``fn(probs) -> p_bar``: the ensemble's prediction, the mean of its k members'
+    class probabilities, for probs of shape (k, N, C): p̄ = (1/k) Σ_i p_i, shape (N, C)
+    (``regcourse.ensemble.average_probabilities``).
+
+    Checks: p̄'s shape; every row sums to 1; the values; one member returns its own
+    probabilities; probs left unchanged.
+    """
+    probs = _ens_case(50, 5, 8, 3)
+    return _run(
+        "ensemble_average",
+        {"fn": fn},
+        [
+            _Check("returns p_bar of shape (N, C)", partial(_ens_call, fn, probs), essential=True),
+            _Check("every row of p_bar sums to 1", partial(_ens_sums, fn, probs)),
+            _Check(
+                "p_bar = (1/k) Σ_i p_i, the mean over the members", partial(_ens_values, fn, probs)
+            ),
+            _Check(
+                "one member (k = 1) returns its probabilities; other sizes work",
+                partial(_ens_shapes, fn),
+            ),
+            _Check("leaves probs unchanged", partial(_ens_inplace, fn, probs)),
+        ],
+    )
+
+
+def _ens_call(fn, probs):
+    k, n, c = probs.shape
+    hints = {
+        (k, c): ": you averaged over the examples (axis=1); average over the members, axis=0",
+        (k, n): ": you averaged over the classes (axis=2); average over the members, axis=0",
+        (n,): ": one value per example: return the averaged probabilities, not the predicted "
+        "class (argmax) or a score",
+        (c,): ": you averaged over members and examples together; average over axis=0 only",
+    }
+    return _array(_call(fn, probs), "your p_bar", (n, c), hints)
+
+
+def _ens_variants(probs):
+    k, _, c = probs.shape
+    geo = np.exp(np.log(probs).mean(axis=0))
+    votes = np.stack([np.eye(c)[p.argmax(axis=-1)] for p in probs]).mean(axis=0)
+    logit_avg = np.log(probs).mean(axis=0)
+    soft = np.exp(logit_avg - logit_avg.max(axis=-1, keepdims=True))
+    return [
+        (probs.sum(axis=0), f"you summed the members; divide by their number k = {k} (a mean)"),
+        (
+            geo,
+            "you averaged the log-probabilities (a geometric mean); its rows do not sum to 1: "
+            "average the probabilities themselves, probs.mean(axis=0)",
+        ),
+        (
+            soft / soft.sum(axis=-1, keepdims=True),
+            "you averaged the log-probabilities (logits) and took a softmax again: that is "
+            "another ensemble; this one averages the probabilities, probs.mean(axis=0)",
+        ),
+        (
+            votes,
+            "you averaged the members' votes (one-hot argmax); average their probabilities, "
+            "probs.mean(axis=0)",
+        ),
+        (probs[0], "you returned the first member's probabilities; average all k members"),
+        (probs[-1], "you returned the last member's probabilities; average all k members"),
+    ]
+
+
+def _ens_sums(fn, probs):
+    p_bar = _ens_call(fn, probs)
+    sums = p_bar.sum(axis=1)
+    if np.allclose(sums, 1.0):
+        return
+    for candidate, hint in _ens_variants(probs):
+        if _close(p_bar, candidate, rtol=SUSPECT_RTOL):
+            _fail(f"your rows sum to {_fmt(sums)}, not 1: {hint}")
+    _fail(f"your rows sum to {_fmt(sums)}: the mean of distributions is a distribution, sum 1")
+
+
+def _ens_values(fn, probs):
+    _compare(_ens_call(fn, probs), probs.mean(axis=0), "your p_bar", _ens_variants(probs))
+
+
+def _ens_shapes(fn):
+    for seed, shape in enumerate(((1, 4, 3), (3, 1, 2), (7, 5, 10))):
+        probs = _ens_case(seed, *shape)
+        what = f"for probs of shape {shape}, your p_bar"
+        _compare(_ens_call(fn, probs), probs.mean(axis=0), what, _ens_variants(probs))
+
+
+def _ens_inplace(fn, probs):
+    student = probs.copy()
+    _call(fn, student, copy=False)
+    _unchanged(probs, student, "probs", "probs.mean(axis=0)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Polynomial features
+
+
+def polynomial_features(fn) -> Report:
+    """Check ``fn(x, degree) -> features``: the matrix [x, x², ..., x^degree] of shape
+    (n, degree) for x of shape (n,), without a column of ones (the intercept is fitted
+    separately), as ``regcourse.data.polynomial_features``.
+
+    Checks: the shape; the columns x, x², ...; degree 1 is x as a column; degree 0 gives an
+    (n, 0) matrix; x left unchanged.
+    """
+    x = np.array([-1.5, -0.5, 0.0, 0.5, 1.0, 2.0])
+    return _run(
+        "polynomial_features",
+        {"fn": fn},
+        [
+            _Check(
+                "returns an array of shape (n, degree)",
+                partial(_poly_call, fn, x, 4),
+                essential=True,
+            ),
+            _Check("column j − 1 is x^j, j = 1, ..., degree", partial(_poly_values, fn, x)),
+            _Check("degree 1 gives x as a single column", partial(_poly_degree, fn, x, 1)),
+            _Check(
+                "degree 0 gives a matrix with no columns, shape (n, 0)",
+                partial(_poly_degree, fn, x, 0),
+            ),
+            _Check("leaves x unchanged", partial(_poly_inplace, fn, x)),
+        ],
+    )
+
+
+def _poly_call(fn, x, degree):
+    n = len(x)
+    hints = {
+        (n, degree + 1): ": one column too many: did you include the column of ones, x⁰? "
+        "The intercept is fitted separately; start at x¹",
+        (degree, n): ": transposed? one row per sample, one column per power",
+        (degree + 1, n): ": transposed, with a column of ones too? shape (n, degree), from x¹",
+        (n, degree - 1): ": one column short: the powers run from 1 to degree, included",
+    }
+    return _array(_call(fn, x, degree), f"for degree {degree}, your features", (n, degree), hints)
+
+
+def _poly_reference(x, degree):
+    return x[:, None] ** np.arange(1, degree + 1)[None, :]
+
+
+def _poly_values(fn, x):
+    got = _poly_call(fn, x, 4)
+    suspects = [
+        (
+            x[:, None] ** np.arange(0, 4)[None, :],
+            "your columns are x⁰, ..., x³: start at x¹ (no column of ones) and end at x^degree",
+        ),
+        (
+            x[:, None] * np.arange(1, 5)[None, :],
+            "your columns are x, 2x, 3x, ...: powers, not multiples: x ** j",
+        ),
+        (
+            _poly_reference(x, 4)[:, ::-1],
+            "your columns are in reverse order: x first, x^degree last",
+        ),
+    ]
+    _compare(got, _poly_reference(x, 4), "for degree 4, your features", suspects)
+
+
+def _poly_degree(fn, x, degree):
+    _compare(_poly_call(fn, x, degree), _poly_reference(x, degree), f"for degree {degree}, yours")
+
+
+def _poly_inplace(fn, x):
+    student = x.copy()
+    _call(fn, student, 3, copy=False)
+    _unchanged(x, student, "x", "x[:, None] ** powers")

@@ -350,3 +350,185 @@ def test_unfinished_and_raising_functions_are_reported_not_raised(name):
     report = checker(stub)
     assert not report.passed and "NotImplementedError" in report.failures[0].detail
     assert not checker(42).passed
+
+
+# ----------------------------------------------------------------------------------------------
+# Noise, shifts, ensembles, minimum-norm least squares, polynomial features
+
+
+def noise_by_hand(x, sigma, rng):
+    return x + sigma * rng.standard_normal(x.shape)
+
+
+def noise_normal(x, sigma, rng):
+    return x + rng.normal(0.0, sigma, size=x.shape)
+
+
+def shift_by_hand(x, shifts):
+    out = np.zeros_like(x)
+    length = x.shape[1]
+    for i, k in enumerate(shifts):
+        if k >= 0:
+            out[i, k:] = x[i, : max(length - k, 0)]
+        else:
+            out[i, : max(length + k, 0)] = x[i, -k:]
+    return out
+
+
+def ens_by_hand(probs):
+    return np.mean(probs, axis=0)
+
+
+def mnls_pinv(X, y):
+    return np.linalg.pinv(X) @ y
+
+
+def mnls_lstsq(X, y):
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def poly_by_hand(x, degree):
+    return (
+        np.column_stack([x**j for j in range(1, degree + 1)]) if degree else np.zeros((len(x), 0))
+    )
+
+
+def poly_broadcast(x, degree):
+    return x[:, None] ** np.arange(1, degree + 1)
+
+
+MORE_CORRECT = {
+    "noise by hand": lambda: check.gaussian_noise_forward(noise_by_hand),
+    "noise rng.normal": lambda: check.gaussian_noise_forward(noise_normal),
+    "shift by hand": lambda: check.shift_signals(shift_by_hand),
+    "ensemble mean": lambda: check.ensemble_average(ens_by_hand),
+    "min-norm pinv": lambda: check.min_norm_least_squares(mnls_pinv),
+    "min-norm lstsq": lambda: check.min_norm_least_squares(mnls_lstsq),
+    "polynomial by hand": lambda: check.polynomial_features(poly_by_hand),
+    "polynomial broadcast": lambda: check.polynomial_features(poly_broadcast),
+}
+
+
+@pytest.mark.parametrize("run", MORE_CORRECT.values(), ids=MORE_CORRECT.keys())
+def test_more_correct_answers_pass(run):
+    report = run()
+    assert report.passed, str(report)
+
+
+def noise_multiplicative(x, sigma, rng):
+    return x * (1 + sigma * rng.standard_normal(x.shape))
+
+
+def noise_variance(x, sigma, rng):
+    return x + sigma**2 * rng.standard_normal(x.shape)
+
+
+def noise_per_feature(x, sigma, rng):
+    return x + sigma * rng.standard_normal(x.shape[-1])
+
+
+def noise_global(x, sigma, rng):
+    return x + sigma * np.random.standard_normal(x.shape)
+
+
+def shift_roll(x, shifts):
+    return np.stack([np.roll(row, k) for row, k in zip(x, shifts)])
+
+
+def shift_wrong_way(x, shifts):
+    return shift_by_hand(x, -np.asarray(shifts))
+
+
+def ens_sum(probs):
+    return probs.sum(axis=0)
+
+
+def ens_wrong_axis(probs):
+    return probs.mean(axis=1)
+
+
+def ens_geometric(probs):
+    return np.exp(np.log(probs).mean(axis=0))
+
+
+def mnls_normal_equations(X, y):
+    return np.linalg.solve(X.T @ X + 1e-3 * np.eye(X.shape[1]), X.T @ y)
+
+
+def mnls_column(X, y):
+    return (np.linalg.pinv(X) @ y)[:, None]
+
+
+def mnls_some_exact_fit(X, y):
+    n, d = X.shape
+    if n >= d:
+        return np.linalg.lstsq(X, y, rcond=None)[0]
+    w = np.zeros(d)
+    w[:n] = np.linalg.solve(X[:, :n], y)
+    return w
+
+
+def poly_with_ones(x, degree):
+    return x[:, None] ** np.arange(0, degree + 1)
+
+
+def poly_from_zero(x, degree):
+    return x[:, None] ** np.arange(0, degree)
+
+
+def poly_multiples(x, degree):
+    return x[:, None] * np.arange(1, degree + 1)
+
+
+MORE_BUGS = {
+    "noise multiplicative": (
+        check.gaussian_noise_forward,
+        noise_multiplicative,
+        ["multiplied x by the noise"],
+    ),
+    "noise sigma squared": (check.gaussian_noise_forward, noise_variance, ["sigma²"]),
+    "noise per feature": (check.gaussian_noise_forward, noise_per_feature, ["every sample"]),
+    "noise np.random": (check.gaussian_noise_forward, noise_global, ["rng argument"]),
+    "shift roll": (check.shift_signals, shift_roll, ["np.roll", "with 0"]),
+    "shift wrong way": (check.shift_signals, shift_wrong_way, ["wrong way"]),
+    "ensemble sum": (check.ensemble_average, ens_sum, ["summed", "k = 5"]),
+    "ensemble wrong axis": (check.ensemble_average, ens_wrong_axis, ["axis=0", "examples"]),
+    "ensemble geometric": (check.ensemble_average, ens_geometric, ["geometric mean"]),
+    "min-norm small ridge": (check.min_norm_least_squares, mnls_normal_equations, ["ridge term"]),
+    "min-norm column": (check.min_norm_least_squares, mnls_column, ["ravel"]),
+    "min-norm another exact fit": (
+        check.min_norm_least_squares,
+        mnls_some_exact_fit,
+        ["fits the data exactly", "smallest"],
+    ),
+    "poly with ones": (check.polynomial_features, poly_with_ones, ["column of ones"]),
+    "poly from zero": (check.polynomial_features, poly_from_zero, ["x⁰"]),
+    "poly multiples": (check.polynomial_features, poly_multiples, ["powers, not multiples"]),
+}
+
+
+@pytest.mark.parametrize("checker, function, keywords", MORE_BUGS.values(), ids=MORE_BUGS.keys())
+def test_more_planted_bugs_are_caught(checker, function, keywords):
+    report = checker(function)
+    assert not report.passed
+    details = "\n".join(c.detail for c in report.failures)
+    for keyword in keywords:
+        assert keyword in details, str(report)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gaussian_noise_forward",
+        "shift_signals",
+        "ensemble_average",
+        "min_norm_least_squares",
+        "polynomial_features",
+    ],
+)
+def test_more_checkers_report_stubs_without_raising(name):
+    def stub(*args):
+        raise NotImplementedError("write it")
+
+    report = getattr(check, name)(stub)
+    assert not report.passed and "NotImplementedError" in report.failures[0].detail
