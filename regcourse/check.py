@@ -23,7 +23,8 @@ The checkers: :func:`l2_penalty`, :func:`soft_threshold`, :func:`dropout_forward
 :func:`batchnorm_forward`, :func:`batchnorm_backward`, :func:`layernorm_forward`,
 :func:`elastic_net_prox`, :func:`conv1d_forward`, :func:`early_stopping`,
 :func:`label_smoothing_targets`, :func:`gaussian_noise_forward`, :func:`shift_signals`,
-:func:`ensemble_average`, :func:`min_norm_least_squares`, :func:`polynomial_features`.
+:func:`ensemble_average`, :func:`min_norm_least_squares`, :func:`polynomial_features`,
+:func:`multitask_loss`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import html
 import os
 import sysconfig
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -59,6 +61,7 @@ __all__ = [
     "label_smoothing_targets",
     "layernorm_forward",
     "min_norm_least_squares",
+    "multitask_loss",
     "polynomial_features",
     "shift_signals",
     "soft_threshold",
@@ -2753,3 +2756,146 @@ def _poly_inplace(fn, x):
     student = x.copy()
     _call(fn, student, 3, copy=False)
     _unchanged(x, student, "x", "x[:, None] ** powers")
+
+
+# ----------------------------------------------------------------------------------------------
+# Weighted multitask loss
+
+
+def _mt_reference(losses, masks, weights):
+    """Σ_t w_t · (mean of losses[t] over the examples labelled for task t); 0 for a task with
+    none (``regcourse.numpy.MultiTaskLoss``'s rule)."""
+    total = 0.0
+    for loss, mask, weight in zip(losses, masks, weights):
+        if mask.any():
+            total += weight * loss[mask].mean()
+    return total
+
+
+def _mt_case():
+    rng = np.random.default_rng(60)
+    losses = rng.uniform(0.1, 3.0, (3, 10))
+    masks = rng.random((3, 10)) < np.array([[1.0], [0.4], [0.7]])
+    masks[0] = True  # task 0: every example labelled
+    masks[1, :2] = [True, False]
+    return losses, masks, np.array([1.0, 0.5, 2.0])
+
+
+def multitask_loss(fn) -> Report:
+    """Check ``fn(losses, masks, weights) -> total``: the weighted multitask loss of a batch,
+    with losses (T, N) the per-example losses of each task, masks (T, N) boolean (True where
+    the example is labelled for the task) and weights (T,):
+
+        total = Σ_t weights[t] · mean of losses[t] over the examples labelled for task t,
+
+    a task with no labelled example contributing 0 (``regcourse.numpy.MultiTaskLoss``).
+
+    Checks: a single number; the value; a task with no labelled example adds 0, not NaN;
+    weights of 0 switch a task off; the inputs left unchanged.
+    """
+    case = _mt_case()
+    return _run(
+        "multitask_loss",
+        {"fn": fn},
+        [
+            _Check("returns a single number", partial(_mt_call, fn, *case), essential=True),
+            _Check(
+                "total = Σ_t w_t · (mean loss over the examples labelled for task t)",
+                partial(_mt_value, fn, *case),
+            ),
+            _Check(
+                "a task with no labelled example adds 0, not NaN",
+                partial(_mt_empty, fn, *case),
+            ),
+            _Check("a weight of 0 switches its task off", partial(_mt_zero_weight, fn, *case)),
+            _Check("leaves losses, masks and weights unchanged", partial(_mt_inplace, fn, *case)),
+        ],
+    )
+
+
+def _mt_call(fn, losses, masks, weights, nan_hint=""):
+    result = _call(fn, losses, masks, weights)
+    if isinstance(result, np.ndarray) and result.shape == (len(weights),):
+        _fail(
+            "you returned one loss per task: weight them and add them up into one number, "
+            "Σ_t weights[t] · L_t"
+        )
+    try:
+        arr = np.asarray(result, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(f"your total should be a single number, got {_describe(result)}")
+    if arr.size == 1 and not np.isfinite(arr).all():
+        _fail(f"your total is {float(arr.ravel()[0])}{nan_hint}")
+    return _scalar(result, "your total")
+
+
+def _mt_variants(losses, masks, weights):
+    means = np.array([loss[m].mean() if m.any() else 0.0 for loss, m in zip(losses, masks)])
+    masked_over_n = (losses * masks).sum(axis=1) / losses.shape[1]
+    sums = (losses * masks).sum(axis=1)
+    return [
+        (
+            float(weights @ masked_over_n),
+            "you divided each task's masked sum by N, the whole batch; average over the "
+            "labelled examples only: divide by mask.sum() (the unlabelled ones are not zeros)",
+        ),
+        (
+            float(weights @ losses.mean(axis=1)),
+            "you averaged every example's loss, labelled or not: keep only the labelled ones, "
+            "losses[t][masks[t]].mean()",
+        ),
+        (float(means.sum()), "you left out the weights: Σ_t weights[t] · L_t"),
+        (
+            float(weights @ means / len(weights)),
+            "you divided by the number of tasks: the total is the weighted sum, not a mean",
+        ),
+        (
+            float(weights @ means / weights.sum()),
+            "you divided by the sum of the weights: the total is Σ_t weights[t] · L_t",
+        ),
+        (
+            float(weights @ sums),
+            "you summed each task's losses over its examples: take their mean, / mask.sum()",
+        ),
+        (
+            float((weights[:, None] * losses * masks).sum() / masks.sum()),
+            "you averaged over all labelled (task, example) pairs at once: average each task "
+            "over its own labelled examples, then weight and add",
+        ),
+    ]
+
+
+def _mt_value(fn, losses, masks, weights):
+    total = _mt_call(fn, losses, masks, weights)
+    _compare(
+        total,
+        _mt_reference(losses, masks, weights),
+        "your total",
+        _mt_variants(losses, masks, weights),
+    )
+
+
+def _mt_empty(fn, losses, masks, weights):
+    masks = masks.copy()
+    masks[1] = False
+    hint = (
+        ": task 1 has no labelled example here, and the mean of an empty array is NaN; "
+        "skip such a task (it adds 0), e.g. `if mask.any():`"
+    )
+    with warnings.catch_warnings():  # numpy warns about the mean of an empty slice
+        warnings.simplefilter("ignore", RuntimeWarning)
+        total = _mt_call(fn, losses, masks, weights, nan_hint=hint)
+    _compare(total, _mt_reference(losses, masks, weights), "with task 1 unlabelled, your total")
+
+
+def _mt_zero_weight(fn, losses, masks, weights):
+    weights = np.array([1.0, 0.0, 2.0])
+    total = _mt_call(fn, losses, masks, weights)
+    _compare(total, _mt_reference(losses, masks, weights), "with weights [1, 0, 2], your total")
+
+
+def _mt_inplace(fn, losses, masks, weights):
+    args = [losses.copy(), masks.copy(), weights.copy()]
+    _call(fn, *args, copy=False)
+    for name, before, after in zip(("losses", "masks", "weights"), (losses, masks, weights), args):
+        _unchanged(before, after, name, "losses[t][masks[t]]")

@@ -532,3 +532,60 @@ def test_more_checkers_report_stubs_without_raising(name):
 
     report = getattr(check, name)(stub)
     assert not report.passed and "NotImplementedError" in report.failures[0].detail
+
+
+# ----------------------------------------------------------------------------------------------
+# Weighted multitask loss
+
+
+def mt_by_hand(losses, masks, weights):
+    total = 0.0
+    for loss, mask, weight in zip(losses, masks, weights):
+        if mask.any():
+            total += weight * loss[mask].mean()
+    return total
+
+
+def mt_vectorized(losses, masks, weights):
+    counts = masks.sum(axis=1)
+    means = np.where(counts > 0, (losses * masks).sum(axis=1) / np.maximum(counts, 1), 0.0)
+    return float(weights @ means)
+
+
+def mt_over_n(losses, masks, weights):
+    return float(weights @ ((losses * masks).sum(axis=1) / losses.shape[1]))
+
+
+def mt_unweighted(losses, masks, weights):
+    return mt_by_hand(losses, masks, np.ones_like(weights))
+
+
+def mt_nan_for_empty(losses, masks, weights):
+    return sum(w * loss[m].mean() for loss, m, w in zip(losses, masks, weights))
+
+
+def mt_per_task(losses, masks, weights):
+    return np.array([w * loss[m].mean() for loss, m, w in zip(losses, masks, weights)])
+
+
+MT_CASES = {
+    "over N": (mt_over_n, ["divided each task's masked sum by N", "mask.sum()"]),
+    "unweighted": (mt_unweighted, ["left out the weights"]),
+    "nan for an empty task": (mt_nan_for_empty, ["NaN", "mask.any()"]),
+    "one loss per task": (mt_per_task, ["one loss per task"]),
+}
+
+
+@pytest.mark.parametrize("function", [mt_by_hand, mt_vectorized])
+def test_multitask_loss_passes_correct_answers(function):
+    report = check.multitask_loss(function)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("function, keywords", MT_CASES.values(), ids=MT_CASES.keys())
+def test_multitask_loss_catches_planted_bugs(function, keywords):
+    report = check.multitask_loss(function)
+    assert not report.passed
+    details = "\n".join(c.detail for c in report.failures)
+    for keyword in keywords:
+        assert keyword in details, str(report)
