@@ -141,7 +141,12 @@ def test_student_editions_are_in_the_toc_and_sources_are_not():
     parts = {part["caption"]: part for part in toc["parts"]}
     assert "Labs" in parts and not parts["Labs"].get("numbered")
     in_part = [chapter["file"] for chapter in parts["Labs"]["chapters"]]
-    assert in_part == [f"labs/student/{p.stem}" for p in SOURCES]
+    expected = [f"labs/student/{p.stem}" for p in SOURCES]
+    missing, extra = sorted(set(expected) - set(in_part)), sorted(set(in_part) - set(expected))
+    assert in_part == expected, (
+        "the toc part 'Labs' should list the student edition of every lab, in order: "
+        f"missing {missing}, extra {extra}"
+    )
     # The sources hold the solutions: with only_build_toc_files they are not pages.
     assert not [f for f in listed if re.match(r"^labs/[^/]+$", f)]
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The chapter notebooks are committed clean, and the table of contents matches them.
+"""The chapter and lab notebooks are committed clean, and the table of contents matches them.
 
 Notebooks are stored without outputs: the book build and nbval execute them from
 scratch, so every figure and every checked number comes from a fresh run. These tests
@@ -61,6 +61,13 @@ def headings(markdown: str) -> list[str]:
 
 NOTEBOOKS = chapter_notebooks()
 IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
+# The labs (sources and generated student editions, tests/test_labs.py) are committed
+# clean too; only the student editions are pages of the book.
+LAB_NOTEBOOKS = sorted(
+    p for p in (ROOT / "labs").glob("**/*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
+ALL_NOTEBOOKS = NOTEBOOKS + LAB_NOTEBOOKS
+ALL_IDS = [p.relative_to(ROOT).as_posix() for p in ALL_NOTEBOOKS]
 
 
 def load(path: Path) -> dict:
@@ -101,7 +108,7 @@ def test_every_chapter_notebook_is_in_the_toc():
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ALL_IDS)
 def test_notebook_is_valid_json_nbformat4(path: Path):
     nb = load(path)  # raises on invalid JSON
     assert nb.get("nbformat") == 4, "expected an nbformat 4 notebook"
@@ -110,7 +117,7 @@ def test_notebook_is_valid_json_nbformat4(path: Path):
         assert cell.get("cell_type") in {"code", "markdown", "raw"}, f"cell {i}: unknown type"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ALL_IDS)
 def test_notebook_has_no_outputs(path: Path):
     dirty = []
     for i, cell in enumerate(load(path)["cells"]):
@@ -125,7 +132,7 @@ def test_notebook_has_no_outputs(path: Path):
     )
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ALL_IDS)
 def test_notebook_kernel_is_python3(path: Path):
     metadata = load(path).get("metadata", {})
     kernelspec = metadata.get("kernelspec", {})
@@ -133,7 +140,7 @@ def test_notebook_kernel_is_python3(path: Path):
     assert kernelspec.get("language", "python") == "python"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ALL_IDS)
 def test_notebook_starts_with_a_title(path: Path):
     cells = load(path)["cells"]
     markdown = [c for c in cells if c["cell_type"] == "markdown"]
@@ -150,7 +157,7 @@ def test_notebook_starts_with_a_title(path: Path):
     assert len(titles) == 1, f"a chapter has exactly one level-1 title, found {titles}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=ALL_IDS)
 def test_notebook_has_no_bibliography_of_its_own(path: Path):
     # The book's one {bibliography} is on bibliography.md. A second one listing the same
     # work fails the strict build with "duplicate citation"; chapters only {cite}.

@@ -18,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+LABS = sorted((ROOT / "labs").glob("**/*.ipynb"))  # sources and student editions
 MAX_COLUMNS = 100
 
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -42,6 +43,12 @@ def long_lines(text: str) -> list[str]:
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_code_lines_fit_the_column(path: Path):
+    too_long = [line for cell in code_cells(path) for line in long_lines(source(cell))]
+    assert not too_long, f"{len(too_long)} code lines over {MAX_COLUMNS} columns: {too_long[:3]}"
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_lab_code_lines_fit_the_column(path: Path):
     too_long = [line for cell in code_cells(path) for line in long_lines(source(cell))]
     assert not too_long, f"{len(too_long)} code lines over {MAX_COLUMNS} columns: {too_long[:3]}"
 
