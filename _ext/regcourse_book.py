@@ -12,7 +12,8 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
    CDN. Thebe is off in this book, so its scripts are removed from every page.
 3. **builds the runnable course**: ``download/regcourse-course.zip`` in the HTML
    output, with ``requirements.txt``, ``pyproject.toml``, ``regcourse/``, the chapter
-   notebooks and ``HOW_TO_RUN.md``; the intro and every chapter link to it at the top.
+   notebooks, the labs' student editions and ``HOW_TO_RUN.md``; the intro and every
+   chapter link to it at the top.
 4. **makes a solution's whole header open it.** sphinx-exercise turns the exercise
    title in "Solution to Exercise 5.2 (...)" into a link, so a click on it jumped to
    the exercise instead of opening the solution; the link is unwrapped to plain text.
@@ -47,7 +48,7 @@ from sphinx.util.fileutil import copy_asset
 ARCHIVE = "download/regcourse-course.zip"
 #: What the archive holds, relative to the book's source folder.
 ARCHIVE_FILES = ("requirements.txt", "pyproject.toml", "README.md")
-ARCHIVE_FOLDERS = ("regcourse", "chapters")
+ARCHIVE_FOLDERS = ("regcourse", "chapters", "labs/student")  # the labs' stubs, not answers
 SKIPPED_PARTS = ("__pycache__", ".ipynb_checkpoints", "_build")
 
 HOW_TO_RUN = """\
@@ -77,6 +78,10 @@ pytest chapters/05_dropout.ipynb
 
 Every cell that states a number asserts it, so a chapter that runs to the end has
 checked its own claims on your machine.
+
+The labs are in `labs/student/`: each asks you to write the core of a technique in NumPy
+(a penalty and its gradient, dropout, batch norm, a convolution, ...) and marks it with a
+checker from `regcourse.check` that says what is wrong in your terms.
 """
 
 
@@ -177,7 +182,7 @@ def unlink_solution_titles(app, doctree, docname) -> None:
 
 # --- 5. The PDF's chapter numbers -------------------------------------------------------
 
-#: Pages that are chapters in LaTeX but not numbered chapters on the web site.
+#: Pages that are chapters in LaTeX but not numbered chapters on the web site (the labs too).
 UNNUMBERED_IN_PDF = ("syllabus", "bibliography")
 FIRST_NUMBERED_CHAPTER = "chapters/01_overfitting"
 
@@ -189,7 +194,7 @@ def number_pdf_chapters_like_the_site(app, doctree, docname) -> None:
     from sphinx import addnodes
 
     for start in doctree.findall(addnodes.start_of_file):
-        if start["docname"] in UNNUMBERED_IN_PDF:
+        if start["docname"] in UNNUMBERED_IN_PDF or start["docname"].startswith("labs/"):
             depth = -1
         elif start["docname"] == FIRST_NUMBERED_CHAPTER:
             depth = 2  # Sphinx's default for its LaTeX classes

@@ -150,7 +150,9 @@ def test_course_archive_holds_what_a_chapter_needs(tmp_path: Path):
         "chapters/05_dropout.ipynb",
     ):
         assert f"regcourse-course/{needed}" in names
-    assert len([n for n in names if n.endswith(".ipynb")]) == len(CHAPTERS)
+    student_labs = sorted((ROOT / "labs" / "student").glob("*.ipynb"))
+    assert len([n for n in names if n.endswith(".ipynb")]) == len(CHAPTERS) + len(student_labs)
+    assert not [n for n in names if n.startswith("regcourse-course/labs/") and "/student/" not in n]
     assert not [n for n in names if "__pycache__" in n or ".egg-info" in n]
     assert "pip install -r requirements.txt" in how_to
 
