@@ -13,6 +13,8 @@ pdftoppm):
   appear, and no display-maths delimiter ($$) is left in the text;
 - every figure is there: at least as many images as the chapters have figure cells;
 - every chapter's "Claims checked" table is there (its header, once per chapter);
+- LaTeX's log shows no undefined reference and no missing character (a glyph the
+  font lacks prints as nothing);
 - chapters are numbered as on the web site (chapters/05_dropout opens "Chapter five");
 - a few pages (the title page, the first page of chapters 2 and 5, the first claims
   table) are rendered to PNG under --pages-dir, and none of them is blank.
@@ -120,12 +122,29 @@ def render(pdf: Path, page_index: int, target: Path) -> float:
     return float((pixels < 200).mean())
 
 
+def latex_log_problems(log: Path) -> list[str]:
+    """Undefined references and missing characters reported in LaTeX's final log."""
+    if not log.is_file():
+        return [f"no LaTeX log next to the PDF ({log.name})"]
+    text = log.read_text(encoding="utf-8", errors="replace")
+    problems = []
+    if "There were undefined references" in text:
+        problems.append("LaTeX reports undefined references (see the .log)")
+    missing = sorted(set(re.findall(r"Missing character: There is no (\S+) \(U\+(\w+)\)", text)))
+    for char, code in missing:
+        problems.append(f"the PDF's fonts lack {char} (U+{code}): it prints as nothing")
+    print(f"LaTeX log: {len(problems)} problem(s)")
+    return problems
+
+
 def check(pdf: Path, pages_dir: Path) -> list[str]:
     problems = []
     n_pages = int(re.search(r"Pages:\s+(\d+)", run("pdfinfo", str(pdf))).group(1))
     print(f"pages: {n_pages}")
     if n_pages < MIN_PAGES:
         problems.append(f"only {n_pages} pages (expected at least {MIN_PAGES})")
+
+    problems += latex_log_problems(pdf.with_suffix(".log"))
 
     text = run("pdftotext", "-enc", "UTF-8", str(pdf), "-")
     pages = text.split("\f")
