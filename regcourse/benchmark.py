@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from regcourse.data import Splits, load_mnist1d
-from regcourse.experiments import NBSP, PairedDifference, Table, format_mean_std, paired_difference
+from regcourse.experiments import (
+    NBSP,
+    PairedDifference,
+    Table,
+    by_profile,
+    format_mean_std,
+    paired_difference,
+)
 
 __all__ = [
     "StandardTask",
@@ -66,16 +73,22 @@ class StandardTask:
     - the training budget: ``epochs`` epochs of Adam (``lr``) in batches of
       ``batch_size``, the same for every recipe;
     - ``seeds``: the scoring seeds, shared by all recipes so that differences are
-      paired; ``tuning_seeds``: the seeds used to choose settings, kept apart (one
-      by default, so that the scoreboard of every recipe runs in about a minute).
+      paired; ``tuning_seeds``: the seeds used to choose settings, kept apart. Under
+      the quick profile (:func:`regcourse.experiments.run_profile`) five scoring
+      seeds and one tuning seed, so that the scoreboard of every recipe runs in
+      about a minute; under the full profile ten and three.
     """
 
     n_train: int = 1000
     epochs: int = 60
     batch_size: int = 50
     lr: float = 1e-2
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    tuning_seeds: tuple[int, ...] = (100,)
+    seeds: tuple[int, ...] = field(
+        default_factory=lambda: by_profile((0, 1, 2, 3, 4), tuple(range(10)))
+    )
+    tuning_seeds: tuple[int, ...] = field(
+        default_factory=lambda: by_profile((100,), (100, 101, 102))
+    )
 
     def __post_init__(self):
         for name in ("n_train", "epochs", "batch_size"):

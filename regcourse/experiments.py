@@ -22,6 +22,9 @@ The kit, in the order an experiment uses it:
   Student-t confidence interval: what a verdict "B beats A" rests on.
 - :class:`Table` and :func:`summary_table` print results, aligned as text and, as
   HTML, wrapping within the page's text column.
+- :func:`run_profile`, :func:`by_profile` and :func:`profile_note`: the run profile
+  (``REGCOURSE_PROFILE``, ``quick`` by default, or ``full``), read here and nowhere
+  else, which sets how many seeds, how large the sweeps and how long the training.
 - :func:`copy_to_torch` copies a ``regcourse.numpy`` model into its
   ``regcourse.torch`` twin, so the two can be compared number for number.
 
@@ -36,6 +39,7 @@ from __future__ import annotations
 import html
 import math
 import numbers
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +64,12 @@ __all__ = [
     "claims_table",
     "CLAIMS_HEADER",
     "copy_to_torch",
+    "PROFILES",
+    "PROFILE_VARIABLE",
+    "run_profile",
+    "by_profile",
+    "profile_note",
+    "ProfileNote",
 ]
 
 #: The per-epoch lists every History has.
@@ -71,6 +81,84 @@ NBSP = "\u00a0"
 
 #: What :func:`format_mean_std` puts between a mean and its std.
 _PLUS_MINUS = f"{NBSP}±{NBSP}"
+
+
+# ---------------------------------------------------------------------------
+# Run profiles
+# ---------------------------------------------------------------------------
+
+#: The run profiles. ``quick`` (the default, what the book is built with): every
+#: chapter within its time budget on a 2-core laptop. ``full``: more seeds, larger
+#: subsets, longer training and the sweeps the quick profile cuts, for a lecturer
+#: with a GPU or an afternoon.
+PROFILES = ("quick", "full")
+
+#: The environment variable that picks the profile, e.g. ``REGCOURSE_PROFILE=full``.
+PROFILE_VARIABLE = "REGCOURSE_PROFILE"
+
+
+def run_profile() -> str:
+    """The run profile in force: ``$REGCOURSE_PROFILE``, or ``"quick"`` when it is unset.
+
+    This is the one place the variable is read; chapters ask :func:`by_profile`.
+    """
+    value = os.environ.get(PROFILE_VARIABLE, "").strip() or "quick"
+    if value not in PROFILES:
+        raise ValueError(
+            f"{PROFILE_VARIABLE} must be one of {', '.join(PROFILES)} "
+            f"(or unset, which means quick), got {value!r}"
+        )
+    return value
+
+
+def by_profile(quick, full):
+    """``quick`` under the quick profile, ``full`` under the full one.
+
+    Example: ``SEEDS = by_profile(quick=range(5), full=range(20))``.
+    """
+    return full if run_profile() == "full" else quick
+
+
+@dataclass(frozen=True)
+class ProfileNote:
+    """The line a page shows to say which profile produced it (see :func:`profile_note`)."""
+
+    profile: str
+    this_run: str
+    full: str
+
+    def text(self) -> str:
+        if self.profile == "quick":
+            other = f" The `full` profile (`{PROFILE_VARIABLE}=full`) runs {self.full}."
+            if not self.full:
+                other = f" The `full` profile (`{PROFILE_VARIABLE}=full`) runs the same."
+            return f"**Run profile: quick** (the default). This page: {self.this_run}.{other}"
+        return (
+            f"**Run profile: full** (`{PROFILE_VARIABLE}=full`). This page: {self.this_run}. "
+            "The default `quick` profile runs less, to build on a laptop."
+        )
+
+    def _repr_markdown_(self) -> str:
+        return self.text()
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def profile_note(this_run: str, full: str = "") -> ProfileNote:
+    """Which profile produced this page, what it ran, and what ``full`` runs instead.
+
+    ``this_run`` describes the settings in force, best built from the constants
+    themselves (``f"{len(SEEDS)} seeds per setting"``) so that it is true under
+    either profile; ``full`` says what the full profile changes, e.g. "20 seeds
+    and the sizes up to 4,000". Display the result (the last line of a cell).
+    """
+    for name, value in (("this_run", this_run), ("full", full)):
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {type(value).__name__}")
+    if not this_run.strip():
+        raise ValueError("this_run must say what this page ran, e.g. '5 seeds per setting'")
+    return ProfileNote(run_profile(), this_run.strip().rstrip("."), full.strip().rstrip("."))
 
 
 def run_seeds(run_fn, seeds) -> list:

@@ -584,3 +584,67 @@ def test_table_align_is_checked():
         Table(["a", "b"], [["1", "2"]], align="l")
     with pytest.raises(ValueError, match="one of 'l' or 'r' per column"):
         Table(["a", "b"], [["1", "2"]], align="lc")
+
+
+# ---------------------------------------------------------------------------
+# Run profiles
+# ---------------------------------------------------------------------------
+
+
+def test_profile_is_quick_when_unset(monkeypatch):
+    from regcourse.experiments import by_profile, run_profile
+
+    monkeypatch.delenv("REGCOURSE_PROFILE", raising=False)
+    assert run_profile() == "quick"
+    assert by_profile(quick=5, full=20) == 5
+    monkeypatch.setenv("REGCOURSE_PROFILE", "")
+    assert run_profile() == "quick"
+
+
+def test_full_profile_picks_the_full_value(monkeypatch):
+    from regcourse.experiments import by_profile, run_profile
+
+    monkeypatch.setenv("REGCOURSE_PROFILE", "full")
+    assert run_profile() == "full"
+    assert by_profile(quick=range(5), full=range(20)) == range(20)
+
+
+@pytest.mark.parametrize("value", ["fast", "Full", "slow", "1"])
+def test_unknown_profile_is_an_error_naming_the_allowed_ones(monkeypatch, value):
+    from regcourse.experiments import by_profile
+
+    monkeypatch.setenv("REGCOURSE_PROFILE", value)
+    with pytest.raises(ValueError, match=r"REGCOURSE_PROFILE must be one of quick, full"):
+        by_profile(1, 2)
+
+
+def test_profile_note_says_which_profile_produced_the_page(monkeypatch):
+    from regcourse.experiments import profile_note
+
+    monkeypatch.delenv("REGCOURSE_PROFILE", raising=False)
+    note = profile_note("5 seeds per setting.", "20 seeds")
+    assert note._repr_markdown_().startswith("**Run profile: quick** (the default)")
+    assert "This page: 5 seeds per setting." in str(note)
+    assert "`REGCOURSE_PROFILE=full`) runs 20 seeds." in str(note)
+    monkeypatch.setenv("REGCOURSE_PROFILE", "full")
+    assert str(profile_note("20 seeds per setting")).startswith("**Run profile: full**")
+
+
+@pytest.mark.parametrize("this_run", ["", "   ", None, 5])
+def test_profile_note_needs_a_description(this_run):
+    from regcourse.experiments import profile_note
+
+    with pytest.raises(ValueError, match="this_run must"):
+        profile_note(this_run)
+
+
+def test_standard_task_follows_the_profile(monkeypatch):
+    from regcourse.benchmark import StandardTask
+
+    monkeypatch.delenv("REGCOURSE_PROFILE", raising=False)
+    assert StandardTask().seeds == (0, 1, 2, 3, 4)
+    assert StandardTask().tuning_seeds == (100,)
+    monkeypatch.setenv("REGCOURSE_PROFILE", "full")
+    assert StandardTask().seeds == tuple(range(10))
+    assert len(StandardTask().tuning_seeds) == 3
+    assert StandardTask(seeds=(7,)).seeds == (7,)  # explicit seeds win
