@@ -28,6 +28,11 @@ Loaded through ``sphinx.local_extensions`` in ``_config.yml``. It
 7. **registers the bibliography style ``regcourse``**: pybtex's ``plain`` style with
    author-year labels ("Srivastava et al., 2014") sorted by author and year, so the
    reference list matches the author-year citations in the text.
+8. **executes the notebooks in parallel, once** (``_ext/notebook_runs.py``): before
+   Sphinx reads the pages, every notebook without a current run in myst-nb's cache is
+   executed in a pool of processes (one per core) and cached; runs the tests (nbval)
+   saved are taken first. Sphinx then reads every page from the cache
+   (``execute_notebooks: cache``). A failing cell fails the build with its traceback.
 """
 
 from __future__ import annotations
@@ -38,12 +43,17 @@ import os
 import zipfile
 from pathlib import Path
 
+import notebook_runs
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
 from pybtex.style.sorting.author_year_title import SortingStyle as AuthorYearTitleSorting
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset
+
+LOGGER = logging.getLogger(__name__)
 
 ARCHIVE = "download/regcourse-course.zip"
 #: What the archive holds, relative to the book's source folder.
@@ -282,7 +292,76 @@ class AuthorYearStyle(PlainStyle):
     default_sorting_style = AuthorYearTitleSorting
 
 
+def use_one_cache(app) -> None:
+    """One execution cache for the site, the editions and the PDF: ``_build/.jupyter_cache``.
+
+    (myst-nb's default is next to each builder's output folder, so the editions, built
+    into ``_build/student/html``, would each have had a cache of their own.)
+    """
+    cache_dir = str(notebook_runs.CACHE_DIR)
+    app.env.mystnb_config = app.env.mystnb_config.copy(execution_cache_path=cache_dir)
+
+
+def _relative(path) -> str:
+    path = Path(path).resolve()
+    return (
+        str(path.relative_to(notebook_runs.ROOT))
+        if path.is_relative_to(notebook_runs.ROOT)
+        else str(path)
+    )
+
+
+def execute_notebooks_in_parallel(app, env, added, changed, removed) -> list[str]:
+    """Execute, in parallel, every notebook whose current run is not in the cache.
+
+    Returns those pages, so that Sphinx reads them again (with the new outputs) even if
+    their source did not change: a change to ``regcourse`` makes every run stale.
+    """
+    if env.mystnb_config.execution_mode != "cache":
+        return []
+    cache = notebook_runs.open_cache()
+    current = notebook_runs.fingerprint()
+    notebook_runs.import_saved_runs(cache, current, report=LOGGER.info)
+    notebooks = {name: Path(env.doc2path(name)) for name in sorted(env.found_docs)}
+    notebooks = {name: path for name, path in notebooks.items() if path.suffix == ".ipynb"}
+    missing = {
+        name: path
+        for name, path in notebooks.items()
+        if notebook_runs.valid_record(cache, notebook_runs.read_notebook(path), current) is None
+    }
+    LOGGER.info(
+        f"notebooks: {len(notebooks)}, with a current run in the cache: "
+        f"{len(notebooks) - len(missing)}, to execute: {len(missing)}"
+    )
+    if not missing:
+        return []
+    jobs = notebook_runs.default_jobs()
+    failures = []
+    runs = notebook_runs.execute_in_parallel(
+        list(missing.values()),
+        timeout=env.mystnb_config.execution_timeout,
+        allow_errors=env.mystnb_config.execution_allow_errors,
+        jobs=jobs,
+        expected_seconds=notebook_runs.last_known_seconds(cache),
+        report=LOGGER.info,
+    )
+    for run in runs:
+        if run.error:
+            LOGGER.info(f"{_relative(run.path)}: Executing notebook failed")
+            failures.append(f"Executing {_relative(run.path)} failed:\n{run.error}")
+            continue
+        notebook = notebook_runs.nbformat.reads(run.notebook_json, as_version=4)
+        executed_by = f"build ({jobs} processes)"
+        notebook_runs.store_run(cache, notebook, Path(run.path), run.seconds, executed_by, current)
+        LOGGER.info(f"{_relative(run.path)}: Executed notebook in {run.seconds:.2f} seconds")
+    if failures:
+        raise ExtensionError("\n\n".join(failures))
+    return list(missing)
+
+
 def setup(app):
+    app.connect("builder-inited", use_one_cache, priority=900)
+    app.connect("env-get-outdated", execute_notebooks_in_parallel)
     register_plugin("pybtex.style.labels", "regcourse", AuthorYearLabelStyle)
     register_plugin("pybtex.style.formatting", "regcourse", AuthorYearStyle)
     app.connect("build-finished", copy_mathjax)
