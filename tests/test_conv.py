@@ -1,5 +1,6 @@
 """Convolution, pooling and Unflatten: gradient checks, parity with torch.nn, devices, errors."""
 
+import math
 import re
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 
 import regcourse.numpy as rnp
 import regcourse.torch as rt
+from regcourse.numpy.conv import add_windows_back, pad, unpad, window_matrix, windows
 
 
 def to_torch_state(state):
@@ -105,6 +107,121 @@ def test_gradient_check(name, args, kwargs, shape):
     errors = rnp.check_module_gradients(layer, x)
     expected = {"input"} | {n for n, _ in layer.named_parameters()}
     assert set(errors) == expected and max(errors.values()) < 1e-6, errors
+
+
+# --- im2col and col2im against loops over the output positions -------------------------
+
+WINDOW_CASES = [  # input shape (N, C, *spatial), kernel, stride
+    ((2, 3, 9), (3,), (1,)),
+    ((2, 2, 11), (4,), (3,)),
+    ((3, 1, 12), (5,), (2,)),
+    ((2, 2, 7, 8), (3, 2), (2, 1)),
+    ((1, 3, 6, 5), (2, 2), (2, 2)),
+]
+WINDOW_IDS = [f"{len(k)}d-k{k}-s{s}" for _, k, s in WINDOW_CASES]
+
+
+def out_positions(spatial, kernel, stride):
+    return tuple((size - k) // s + 1 for size, k, s in zip(spatial, kernel, stride))
+
+
+def window_matrix_by_loops(x, kernel, stride):
+    """X[(c, j), (n, t)] = x[n, c, s*t + j], one output position t and offset j at a time."""
+    n, c, *spatial = x.shape
+    out = out_positions(spatial, kernel, stride)
+    X = np.empty((c, *kernel, n, *out))
+    for t in np.ndindex(*out):
+        for j in np.ndindex(*kernel):
+            source = tuple(s * t_i + j_i for s, t_i, j_i in zip(stride, t, j))
+            X[(slice(None), *j, slice(None), *t)] = x[(slice(None), slice(None), *source)].T
+    return X.reshape(c * math.prod(kernel), n * math.prod(out))
+
+
+def add_windows_back_by_loops(dwindows, shape, stride):
+    """dx[n, c, s*t + j] += dwindows[n, c, t, j], one output position t and offset j at a time."""
+    n_spatial = len(stride)
+    out, kernel = dwindows.shape[2 : 2 + n_spatial], dwindows.shape[2 + n_spatial :]
+    dx = np.zeros(shape)
+    for t in np.ndindex(*out):
+        for j in np.ndindex(*kernel):
+            target = tuple(s * t_i + j_i for s, t_i, j_i in zip(stride, t, j))
+            dx[(slice(None), slice(None), *target)] += dwindows[(slice(None), slice(None), *t, *j)]
+    return dx
+
+
+@pytest.mark.parametrize("shape, kernel, stride", WINDOW_CASES, ids=WINDOW_IDS)
+def test_window_matrix_equals_the_loop_over_positions(shape, kernel, stride):
+    x = np.random.default_rng(0).standard_normal(shape)
+    np.testing.assert_array_equal(
+        window_matrix(x, kernel, stride), window_matrix_by_loops(x, kernel, stride)
+    )
+
+
+@pytest.mark.parametrize("shape, kernel, stride", WINDOW_CASES, ids=WINDOW_IDS)
+def test_add_windows_back_equals_the_loop_and_is_the_adjoint_of_windows(shape, kernel, stride):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    out = out_positions(shape[2:], kernel, stride)
+    dwindows = rng.standard_normal(shape[:2] + out + kernel)
+    dx = add_windows_back(dwindows, shape, stride)
+    np.testing.assert_allclose(
+        dx, add_windows_back_by_loops(dwindows, shape, stride), rtol=1e-13, atol=1e-13
+    )
+    # <windows(x), d> = <x, add_windows_back(d)>: col2im is the transpose of im2col
+    assert np.sum(windows(x, kernel, stride) * dwindows) == pytest.approx(np.sum(x * dx), 1e-12)
+
+
+@pytest.mark.parametrize("padding", [(0,), (2,), (1, 3), (0, 2)])
+def test_pad_equals_np_pad_and_unpad_undoes_it(padding):
+    x = np.random.default_rng(2).standard_normal((2, 3) + (5, 4)[: len(padding)])
+    padded = pad(x, padding)
+    np.testing.assert_array_equal(padded, np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding]))
+    np.testing.assert_array_equal(unpad(padded, padding), x)
+
+
+def conv_by_loops(x, weight, bias, stride, padding, dout):
+    """The module docstring's sums, one output position at a time: y, dL/dx, dL/dW, dL/db."""
+    x_p = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    kernel, out = weight.shape[2:], dout.shape[2:]
+    y = np.zeros(dout.shape) + bias.reshape((-1,) + (1,) * len(kernel))
+    dx_p, dweight = np.zeros_like(x_p), np.zeros_like(weight)
+    for t in np.ndindex(*out):
+        window = tuple(slice(s * t_i, s * t_i + k) for s, t_i, k in zip(stride, t, kernel))
+        x_window = x_p[(slice(None), slice(None), *window)]  # (N, C_in, *k)
+        flat_x, flat_w = x_window.reshape(len(x), -1), weight.reshape(len(weight), -1)
+        g = dout[(slice(None), slice(None), *t)]  # (N, C_out)
+        y[(slice(None), slice(None), *t)] += flat_x @ flat_w.T
+        dweight += (g.T @ flat_x).reshape(weight.shape)
+        dx_p[(slice(None), slice(None), *window)] += (g @ flat_w).reshape(x_window.shape)
+    dbias = dout.sum(axis=(0, *range(2, dout.ndim)))
+    return y, unpad(dx_p, padding), dweight, dbias
+
+
+@pytest.mark.parametrize(
+    "name, c_in, c_out, kernel, stride, padding, shape",
+    [
+        ("Conv1d", 1, 25, 5, 2, 1, (4, 1, 40)),  # the paper CNN's first layer
+        ("Conv1d", 25, 25, 3, 2, 1, (4, 25, 19)),  # ... and its second
+        ("Conv1d", 3, 2, 4, 3, 2, (2, 3, 11)),
+        ("Conv2d", 2, 3, (3, 2), (2, 1), (1, 0), (2, 2, 7, 6)),
+    ],
+)
+def test_conv_forward_and_backward_equal_the_sums_computed_by_loops(
+    name, c_in, c_out, kernel, stride, padding, shape
+):
+    rnp.manual_seed(3)
+    layer = getattr(rnp, name)(c_in, c_out, kernel, stride=stride, padding=padding)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    y = layer(x)
+    dout = rng.standard_normal(y.shape)
+    layer.zero_grad()
+    dx = layer.backward(dout)
+    expected = conv_by_loops(
+        x, layer.weight.data, layer.bias.data, layer.stride, layer.padding, dout
+    )
+    for ours, reference in zip((y, dx, layer.weight.grad, layer.bias.grad), expected):
+        np.testing.assert_allclose(ours, reference, rtol=1e-10, atol=1e-12)
 
 
 # --- parity with torch.nn --------------------------------------------------------------

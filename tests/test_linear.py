@@ -212,3 +212,109 @@ def test_coef_init_of_the_wrong_length_is_refused():
     X, y = DATASETS["diabetes"]
     with pytest.raises(ValueError, match=r"coef_init must have shape \(10,\)"):
         linear.fit_lasso(X, y, 0.1, coef_init=np.zeros(9))
+
+
+# --- the fast coordinate descent against the textbook one ------------------------------
+
+
+def textbook_elastic_net(X, y, alpha, l1_ratio, tol):
+    """Plain cyclic coordinate descent: every feature in every sweep, the residual rebuilt
+    around each coordinate, the duality gap after every sweep (regcourse's first solver)."""
+    n, p = X.shape
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    l1, l2 = alpha * l1_ratio * n, alpha * (1 - l1_ratio) * n
+    norms, coef, residual = (Xc**2).sum(axis=0), np.zeros(p), yc.copy()
+    for _ in range(1_000_000):
+        for j in range(p):
+            residual += Xc[:, j] * coef[j]
+            rho = Xc[:, j] @ residual
+            coef[j] = np.sign(rho) * max(abs(rho) - l1, 0.0) / (norms[j] + l2)
+            residual -= Xc[:, j] * coef[j]
+        correlation = Xc.T @ residual - l2 * coef
+        scale = min(1.0, l1 / np.abs(correlation).max())
+        gap = (
+            0.5 * (residual @ residual) * (1 + scale**2)
+            + l1 * np.abs(coef).sum()
+            - scale * (residual @ yc)
+            + 0.5 * l2 * (1 + scale**2) * (coef @ coef)
+        )
+        if gap <= tol * (yc @ yc) / 2:
+            return coef
+    raise AssertionError("the textbook descent did not converge")
+
+
+@pytest.mark.parametrize("data", DATASETS, ids=list(DATASETS))
+@pytest.mark.parametrize("alpha, l1_ratio", [(0.01, 1.0), (0.3, 1.0), (0.05, 0.5), (0.5, 0.2)])
+def test_active_set_descent_reaches_the_textbook_solution(data, alpha, l1_ratio):
+    """Active set, gap every few sweeps, residual kept up to date: the same optimum, the same
+    exact zeros, to 1e-10 once both are converged tightly (tol 1e-13); to 1e-8 at the default
+    tol 1e-10, which is what that tolerance guarantees for either solver."""
+    X, y = DATASETS[data]
+    for tol, rtol in [(1e-13, 1e-10), (1e-10, 1e-8)]:
+        ours, _ = linear.fit_elastic_net(X, y, alpha, l1_ratio, tol=tol)
+        reference = textbook_elastic_net(X, y, alpha, l1_ratio, tol)
+        assert_coef_close(ours, reference, rtol=rtol)
+        np.testing.assert_array_equal(ours == 0, reference == 0)
+
+
+def suppressor_problem(seed=0, n=200):
+    """y = z; x_0 = z + u, x_1 = u and x_2 = v, with u and v orthogonal to z. At w = 0,
+    x_1 is uncorrelated with y, yet the least-squares fit is y = x_0 - x_1: x_1 earns its
+    weight only once x_0 is in (a "suppressor" variable)."""
+    rng = np.random.default_rng(seed)
+    z, u, v = rng.standard_normal((3, n))
+    z, u, v = z - z.mean(), u - u.mean(), v - v.mean()
+    u, v = u - (u @ z) / (z @ z) * z, v - (v @ z) / (z @ z) * z
+    return np.column_stack([z + u, u, v]), z
+
+
+def test_a_feature_whose_zero_stops_being_optimal_joins_the_active_set():
+    X, y = suppressor_problem()
+    alpha = 0.1
+    first_active = np.abs(X.T @ y) > alpha * len(y)  # X and y are centred
+    assert first_active.tolist() == [True, False, False]  # x_1 starts outside
+    coef, _ = linear.fit_lasso(X, y, alpha)
+    assert coef[1] < -0.5 and coef[2] == 0.0  # ... and ends far from 0; x_2 stays out
+    assert_coef_close(coef, textbook_elastic_net(X, y, alpha, 1.0, 1e-10), rtol=1e-8)
+    ref = Lasso(alpha=alpha, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    assert_coef_close(coef, ref.coef_)
+
+
+def test_warm_start_at_the_solution_returns_it_without_a_sweep():
+    X, y = DATASETS["breast_cancer"]
+    coef, intercept = linear.fit_elastic_net(X, y, 0.01, 0.5)
+    again, again_intercept = linear.fit_elastic_net(X, y, 0.01, 0.5, coef_init=coef, max_iter=1)
+    np.testing.assert_array_equal(again, coef)  # its duality gap is already below tol
+    assert again_intercept == intercept
+
+
+def test_path_is_the_chain_of_warm_started_fits():
+    X, y = DATASETS["breast_cancer"]
+    alphas = linear.alpha_max(X, y, 0.5) * np.geomspace(1.0, 1e-2, 8)
+    path = linear.elastic_net_path(X, y, alphas[::-1], l1_ratio=0.5)[::-1]  # any order in
+    coef = None
+    for alpha, row in zip(alphas, path):
+        coef, _ = linear.fit_elastic_net(X, y, alpha, 0.5, coef_init=coef)
+        np.testing.assert_array_equal(row, coef)
+
+
+@pytest.mark.parametrize("every", [1, 2, 50])
+def test_the_gap_check_period_changes_the_cost_not_the_solution(monkeypatch, every):
+    X, y = DATASETS["diabetes"]
+    default, _ = linear.fit_lasso(X, y, 0.05)
+    monkeypatch.setattr(linear, "GAP_EVERY", every)
+    coef, _ = linear.fit_lasso(X, y, 0.05)
+    assert_coef_close(coef, default, rtol=1e-8)
+    np.testing.assert_array_equal(coef == 0, default == 0)
+
+
+def test_paths_check_their_input():
+    X, y = DATASETS["diabetes"]
+    with pytest.raises(ValueError, match=r"alpha must be > 0.*least squares"):
+        linear.lasso_path(X, y, [1.0, 0.0])
+    with pytest.raises(ValueError, match="l1_ratio"):
+        linear.elastic_net_path(X, y, [1.0], l1_ratio=1.5)
+    with pytest.raises(ValueError, match="samples but y has"):
+        linear.lasso_path(X, y[:-1], [1.0])
+    with pytest.raises(ValueError, match="2-D"):
+        linear.lasso_path(X[:, 0], y, [1.0])

@@ -7,13 +7,18 @@ padded with p zeros on each side (x_p):
     y[n, o, t] = b[o] + sum_{c, j} W[o, c, j] * x_p[n, c, s*t + j],
     t = 0, ..., L_out - 1,   L_out = floor((L + 2p - k) / s) + 1.
 
-The windows x_p[n, c, s*t : s*t + k] are gathered once (``windows``: "im2col",
-here a strided view, not a copy), so the forward pass is ONE contraction of the
-windows with W. Backward, with G = dL/dy:
+The windows x_p[n, c, s*t : s*t + k] are a strided view of x_p (``windows``),
+copied once into the "im2col" matrix X (``window_matrix``): one row per
+(input channel c, kernel offset j), one column per (sample n, position t),
 
-    dL/dW[o, c, j] = sum_{n, t} G[n, o, t] * x_p[n, c, s*t + j]   (G against the windows)
-    dL/db[o]       = sum_{n, t} G[n, o, t]
-    dL/dwindow[n, t, c, j] = sum_o G[n, o, t] * W[o, c, j],
+    X[(c, j), (n, t)] = x_p[n, c, s*t + j],
+
+so that, with W as a (C_out, C_in * k) matrix, the forward pass is ONE matrix
+product, Y = W X + b. Backward, with G = dL/dy as a (C_out, N * L_out) matrix:
+
+    dL/dW = G X^T            dL/dW[o, c, j] = sum_{n, t} G[n, o, t] * x_p[n, c, s*t + j]
+    dL/db = G 1              dL/db[o]       = sum_{n, t} G[n, o, t]
+    dL/dX = W^T G            dL/dX[(c, j), (n, t)] = sum_o W[o, c, j] * G[n, o, t],
 
 and each window's gradient is added back where the window came from
 (``add_windows_back``: "col2im", a loop over the k kernel offsets), then the
@@ -51,17 +56,25 @@ from regcourse.numpy.core import (
 )
 
 
+def _inside(padding, padded_spatial):
+    """The index of the unpadded part of an (N, C, *padded_spatial) array."""
+    inner = tuple(slice(p, size - p) for p, size in zip(padding, padded_spatial))
+    return (slice(None), slice(None)) + inner
+
+
 def pad(x, padding):
     """x (N, C, *spatial) with ``padding[i]`` zeros on both sides of spatial axis i."""
     if not any(padding):
         return x
-    return np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    padded_spatial = tuple(size + 2 * p for size, p in zip(x.shape[2:], padding))
+    x_padded = np.zeros(x.shape[:2] + padded_spatial, dtype=DTYPE)
+    x_padded[_inside(padding, padded_spatial)] = x  # (cheaper than np.pad for small arrays)
+    return x_padded
 
 
 def unpad(x, padding):
     """The inverse of ``pad``: cut ``padding[i]`` entries off both ends of spatial axis i."""
-    inner = tuple(slice(p, size - p) for p, size in zip(padding, x.shape[2:]))
-    return x[(slice(None), slice(None)) + inner]
+    return x[_inside(padding, x.shape[2:])]
 
 
 def windows(x, kernel, stride):
@@ -69,6 +82,25 @@ def windows(x, kernel, stride):
     axes = tuple(range(2, 2 + len(kernel)))
     every_window = sliding_window_view(x, kernel, axis=axes)
     return every_window[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)]
+
+
+def window_matrix(x, kernel, stride):
+    """im2col: the windows of x (N, C, *spatial) as a (C * prod(kernel), N * prod(out)) matrix.
+
+    X[(c, j), (n, t)] = x[n, c, s*t + j]: a row per (channel, kernel offset), a column per
+    (sample, output position). The one copy of the windows a convolution makes.
+    """
+    cols = windows(x, kernel, stride)  # (N, C, *out, *kernel), a view
+    n = len(kernel)
+    kernel_axes = range(2 + n, 2 + 2 * n)
+    cols = np.moveaxis(cols, [1, *kernel_axes], range(n + 1))  # (C, *kernel, N, *out)
+    return cols.reshape(x.shape[1] * math.prod(kernel), -1)
+
+
+def offset_positions(offset, stride, out):
+    """The index of entry ``offset`` (j) of every window: positions s*t + j, t < out."""
+    inner = tuple(slice(j, j + s * (m - 1) + 1, s) for j, s, m in zip(offset, stride, out))
+    return (slice(None), slice(None)) + inner
 
 
 def add_windows_back(dwindows, shape, stride):
@@ -81,8 +113,7 @@ def add_windows_back(dwindows, shape, stride):
     out, kernel = dwindows.shape[2 : 2 + n], dwindows.shape[2 + n :]
     dx = np.zeros(shape, dtype=DTYPE)
     for offset in np.ndindex(*kernel):
-        target = tuple(slice(j, j + s * (m - 1) + 1, s) for j, s, m in zip(offset, stride, out))
-        dx[(slice(None), slice(None)) + target] += dwindows[(...,) + offset]
+        dx[offset_positions(offset, stride, out)] += dwindows[(...,) + offset]
     return dx
 
 
@@ -128,15 +159,13 @@ class _ConvNd(Module):
         n = self.n_spatial
         label = f"{type(self).__name__}({self.extra_repr()})"
         spatial = check_input(label, x.shape, n, self.in_channels)
-        output_size(label, spatial, self.kernel_size, self.stride, self.padding)
+        out_spatial = output_size(label, spatial, self.kernel_size, self.stride, self.padding)
         x_padded = pad(x, self.padding)
-        cols = windows(x_padded, self.kernel_size, self.stride)  # (N, C_in, *out, *k)
-        kernel_axes = tuple(range(2 + n, 2 + 2 * n))
-        weight_axes = tuple(range(1, 2 + n))  # C_in and the kernel axes
-        out = np.tensordot(cols, self.weight.data, axes=((1,) + kernel_axes, weight_axes))
-        out = np.moveaxis(out, -1, 1)  # (N, *out, C_out) -> (N, C_out, *out)
+        cols = window_matrix(x_padded, self.kernel_size, self.stride)  # X: (C_in * k, N * L_out)
+        out = self._weight_matrix() @ cols  # Y = W X: (C_out, N * L_out)
         if self.bias is not None:
-            out = out + self.bias.data.reshape((-1,) + (1,) * n)
+            out += self.bias.data[:, None]
+        out = np.moveaxis(out.reshape((self.out_channels, len(x)) + out_spatial), 0, 1)
         self._cache = (cols, x_padded.shape, out.shape)
         return out
 
@@ -145,13 +174,20 @@ class _ConvNd(Module):
         cols, padded_shape, out_shape = self._cache
         dout = _check_upstream(dout, out_shape, self)
         n = self.n_spatial
-        batch_and_positions = (0,) + tuple(range(2, 2 + n))  # the same axes in dout and cols
-        self.weight.grad += np.tensordot(dout, cols, axes=(batch_and_positions,) * 2)
+        grad = np.moveaxis(dout, 1, 0).reshape(self.out_channels, -1)  # G: (C_out, N * L_out)
+        self.weight.grad += (grad @ cols.T).reshape(self.weight.shape)  # dL/dW = G X^T
         if self.bias is not None:
-            self.bias.grad += dout.sum(axis=batch_and_positions)
-        dcols = np.tensordot(dout, self.weight.data, axes=(1, 0))  # (N, *out, C_in, *k)
-        dcols = np.moveaxis(dcols, 1 + n, 1)  # (N, C_in, *out, *k)
-        return unpad(add_windows_back(dcols, padded_shape, self.stride), self.padding)
+            self.bias.grad += grad.sum(axis=1)  # dL/db = G 1
+        dcols = self._weight_matrix().T @ grad  # dL/dX = W^T G: (C_in * k, N * L_out)
+        batch, out_spatial = out_shape[0], out_shape[2:]
+        dcols = dcols.reshape((self.in_channels, *self.kernel_size, batch, *out_spatial))
+        kernel_axes = range(2 + n, 2 + 2 * n)
+        dwindows = np.moveaxis(dcols, range(n + 1), [1, *kernel_axes])  # (N, C_in, *out, *k)
+        return unpad(add_windows_back(dwindows, padded_shape, self.stride), self.padding)
+
+    def _weight_matrix(self):
+        """W as a (C_out, C_in * prod(kernel_size)) matrix, a row per output channel (a view)."""
+        return self.weight.data.reshape(self.out_channels, -1)
 
     def extra_repr(self):
         """As torch.nn.Conv1d/Conv2d: padding only when not zero, bias only when absent."""
@@ -197,17 +233,21 @@ class _MaxPoolNd(Module):
         output_size(label, spatial, self.kernel_size, self.stride, (0,) * n)
         cols = windows(x, self.kernel_size, self.stride)  # (N, C, *out, *k)
         flat = cols.reshape(cols.shape[: 2 + n] + (-1,))  # each window in a row of k values
-        index = flat.argmax(axis=-1)[..., None]  # the first largest value
-        self._cache = (index, cols.shape, x.shape)
-        return np.take_along_axis(flat, index, axis=-1)[..., 0]
+        index = flat.argmax(axis=-1)  # the first largest value, k = its offset in the window
+        self._cache = (index, x.shape)
+        return np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
 
     def backward(self, dout):
         _require_forward(self._cache, self)
-        index, cols_shape, x_shape = self._cache
-        dout = _check_upstream(dout, index.shape[:-1], self)
-        dflat = np.zeros(index.shape[:-1] + (math.prod(self.kernel_size),), dtype=DTYPE)
-        np.put_along_axis(dflat, index, dout[..., None], axis=-1)
-        return add_windows_back(dflat.reshape(cols_shape), x_shape, self.stride)
+        index, x_shape = self._cache
+        dout = _check_upstream(dout, index.shape, self)
+        dx = np.zeros(x_shape, dtype=DTYPE)
+        out = index.shape[2:]
+        # col2im (as add_windows_back) of G placed at each window's largest entry, 0 elsewhere
+        for k, offset in enumerate(np.ndindex(*self.kernel_size)):
+            won = index == k  # the windows whose largest entry sits at this offset
+            dx[offset_positions(offset, self.stride, out)] += np.where(won, dout, 0.0)
+        return dx
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
