@@ -200,7 +200,9 @@ def execute_one(path: str, timeout: int, allow_errors: bool) -> Execution:
         )
     except Exception:  # a kernel that would not start, say: report it like a cell error
         return Execution(path, "", 0.0, traceback.format_exc())
-    return Execution(path, nbformat.writes(result.nb), result.time, result.exc_string)
+    # nbclient's error names the failing cell, shows its source and the kernel's traceback
+    error = None if result.err is None else f"{type(result.err).__name__}: {result.err}"
+    return Execution(path, nbformat.writes(result.nb), result.time, error)
 
 
 def default_jobs() -> int:
