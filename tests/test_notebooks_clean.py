@@ -170,3 +170,16 @@ def test_notebook_has_no_bibliography_of_its_own(path: Path):
         f"cells {offending} hold a {{bibliography}} directive; cite with {{cite}}`key` and "
         "let bibliography.md list the entries"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapter_states_its_run_profile(path: Path):
+    # Every chapter honours REGCOURSE_PROFILE through regcourse.experiments (by_profile, or
+    # the standard task, whose seeds follow it) and says on the page which profile ran it.
+    code = "\n".join(
+        source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+    )
+    assert "profile_note(" in code, f"{path.name} does not display profile_note(...)"
+    assert "by_profile(" in code or "StandardTask(" in code, f"{path.name} ignores the profile"
+    # the profile is read in one place, regcourse.experiments.run_profile()
+    assert "os.environ" not in code and "getenv" not in code
